@@ -1,0 +1,1 @@
+"""harflow's custom TFX components (each a spec plus an executor)."""

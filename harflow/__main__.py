@@ -1,0 +1,5 @@
+import sys
+
+from harflow.cli import main
+
+sys.exit(main())

@@ -1,0 +1,289 @@
+"""The `harflow` command line.
+
+Parsing happens on whatever Python starts it (standard library only, so
+`harflow --help` is instant anywhere). A command that needs TFX re-runs
+itself inside harflow's environment (harflow.env), building it on first use.
+Heavy modules (TensorFlow, TFX) are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+from harflow import env
+from harflow.config import GateConfig, IngestConfig, PipelineConfig, TrainConfig
+
+
+class UsageError(Exception):
+    """A mistake the user can fix; printed as one line, without a traceback."""
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    """Write the synthetic dataset."""
+    from harflow import synth
+
+    summary = synth.generate(args.out, _synth_config(args), progress=_progress("synth"))
+    print(
+        f"synthetic dataset: {len(summary['classes'])} classes, {summary['train_clips']} train clips, "
+        f"{summary['test_clips']} test clips in {summary['path']}"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the pipeline on a dataset."""
+    config = _pipeline_config(args, dataset_root=args.data)
+    _require_dataset(config.ingest.dataset_root)
+    return _run_and_report(config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Synthetic data (made once) -> the whole pipeline -> one prediction."""
+    from harflow import synth
+
+    data = Path(args.work_dir) / "data" / "synth"
+    started = time.monotonic()
+    synth.generate(data, _synth_config(args), progress=_progress("synth"))
+    config = _pipeline_config(args, dataset_root=str(data))
+    code = _run_and_report(config)
+    if code != 0:
+        return code
+    clip = _first_test_clip(data)
+    print(f"\nharflow predict {clip}")
+    _print_predictions(config.absolute().serving_base, [clip], top=5)
+    print(f"\ndemo finished in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Top classes of one or more clips."""
+    for video in args.videos:
+        if not Path(video).is_file():
+            raise UsageError(f"{video}: no such file")
+    _print_predictions(args.model, args.videos, top=args.top)
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    return env.main([args.verb, *args.argv])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _synth_config(args: argparse.Namespace):
+    from harflow.synth import SynthConfig
+
+    return SynthConfig(
+        clips_per_class_train=args.train_clips,
+        clips_per_class_test=args.test_clips,
+        frames=args.synth_frames,
+        size=args.synth_size,
+        seed=args.seed,
+    )
+
+
+def _pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineConfig:
+    beam_args = [f"--direct_num_workers={args.workers}"]
+    beam_args.append("--direct_running_mode=" + ("multi_processing" if args.workers > 1 else "in_memory"))
+    return PipelineConfig(
+        name=args.name,
+        work_dir=args.work_dir,
+        runner=args.runner,
+        beam_args=tuple(beam_args),
+        enable_cache=not args.no_cache,
+        serving_dir=args.serving_dir or "",
+        ingest=IngestConfig(
+            dataset_root=dataset_root,
+            dataset=getattr(args, "dataset", "ucf101"),
+            split=getattr(args, "split", 1),
+            num_frames=args.frames,
+            image_size=args.size,
+        ),
+        train=TrainConfig(head=args.head, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed),
+        gate=GateConfig(min_accuracy=args.min_accuracy),
+    )
+
+
+def _require_dataset(root: str) -> None:
+    path = Path(root)
+    if not path.is_dir():
+        raise UsageError(f"{root}: no such dataset folder (make one with `harflow synth {root}`)")
+    if not (path / "classInd.txt").is_file():
+        raise UsageError(f"{path / 'classInd.txt'}: not found; a UCF101-layout dataset needs classInd.txt and split lists")
+
+
+def _run_and_report(config: PipelineConfig) -> int:
+    from pipeline.run import run_locally
+
+    outcome = run_locally(config)
+    print()
+    if outcome.accuracy is not None:
+        print(f"test accuracy (TFMA, eval split, {outcome.example_count} clips): {outcome.accuracy:.4f}")
+        for name, accuracy in outcome.accuracy_by_class.items():
+            print(f"  {name:<24} {accuracy:.3f}")
+    print(f"blessed: {outcome.blessed}   (floor: accuracy >= {config.gate.min_accuracy})")
+    if outcome.pushed:
+        print(f"pushed model: {outcome.pushed_to}")
+        return 0
+    print(f"no model was pushed: the candidate was not blessed; {config.absolute().serving_base} is unchanged")
+    return 1
+
+
+def _first_test_clip(data: Path) -> str:
+    first = (data / "testlist01.txt").read_text().split()[0]
+    return str(data / first)
+
+
+def _print_predictions(model_path: str, videos: list[str], top: int) -> None:
+    from serving.predict import load_model
+
+    model = load_model(model_path)
+    print(f"model: {model.directory}")
+    for video in videos:
+        started = time.monotonic()
+        predictions = model.predict_clip(video, top=top)
+        print(f"{video}  ({(time.monotonic() - started) * 1000:.0f} ms)")
+        for rank, (name, probability) in enumerate(predictions, 1):
+            print(f"  {rank}. {name:<24} {probability:.4f}")
+
+
+def _progress(label: str):
+    state = {"last": -1}
+
+    def report(done: int, total: int) -> None:
+        step = int(10 * done / max(total, 1))
+        if step != state["last"]:
+            state["last"] = step
+            print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
+
+    return report
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    defaults = PipelineConfig()
+    ingest, train, gate = defaults.ingest, defaults.train, defaults.gate
+    group = parser.add_argument_group("pipeline")
+    group.add_argument("--work-dir", default=defaults.work_dir, help="pipeline root, MLMD and serving dir live here (default: %(default)s)")
+    group.add_argument("--name", default=defaults.name, help="pipeline name (default: %(default)s)")
+    group.add_argument("--runner", choices=["beam", "local"], default=defaults.runner, help="TFX BeamDagRunner or LocalDagRunner (default: %(default)s)")
+    group.add_argument("--workers", type=int, default=2, help="Beam DirectRunner worker processes (default: %(default)s)")
+    group.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing TFX's cache")
+    group.add_argument("--serving-dir", help="TF Serving model base path to push to (default: WORK_DIR/serving/NAME)")
+    group.add_argument("--frames", type=int, default=ingest.num_frames, help="frames sampled per clip (default: %(default)s)")
+    group.add_argument("--size", type=int, default=ingest.image_size, help="frame size in pixels, square (default: %(default)s)")
+    group.add_argument("--head", choices=["gru", "lstm"], default=train.head, help="recurrent layer (default: %(default)s)")
+    group.add_argument("--epochs", type=int, default=train.epochs, help="at most this many epochs; early stopping may end sooner (default: %(default)s)")
+    group.add_argument("--batch-size", type=int, default=train.batch_size, help="(default: %(default)s)")
+    group.add_argument("--min-accuracy", type=float, default=gate.min_accuracy, help="the Evaluator blesses only above this eval accuracy (default: %(default)s)")
+
+
+def _add_synth_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("synthetic dataset")
+    group.add_argument("--train-clips", type=int, default=24, help="train clips per class (default: %(default)s)")
+    group.add_argument("--test-clips", type=int, default=8, help="test clips per class (default: %(default)s)")
+    group.add_argument("--synth-frames", type=int, default=32, help="frames per generated clip (default: %(default)s)")
+    group.add_argument("--synth-size", type=int, default=96, help="generated frame size in pixels (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harflow",
+        description="Train, gate, push and use video action classifiers with a TFX pipeline.",
+        epilog="The first command that needs TFX builds harflow's environment (see `harflow env --help`).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the main job: synthetic data -> pipeline -> pushed model -> one prediction",
+        description="Generate the embedded synthetic dataset (once), run the whole pipeline "
+        "(VideoExampleGen, Trainer, Evaluator, Pusher), print the pushed model and its test accuracy, "
+        "and predict one test clip.",
+    )
+    _add_pipeline_options(demo)
+    _add_synth_options(demo)
+    demo.add_argument("--seed", type=int, default=0, help="seed for data and training (default: %(default)s)")
+    demo.set_defaults(func=cmd_demo)
+
+    run = commands.add_parser(
+        "run",
+        help="run the pipeline on a dataset folder",
+        description="Run the pipeline on a UCF101-layout dataset (classInd.txt, trainlistNN.txt, testlistNN.txt).",
+    )
+    run.add_argument("--data", required=True, help="dataset root folder")
+    run.add_argument("--dataset", choices=["ucf101"], default="ucf101", help="dataset layout (default: %(default)s)")
+    run.add_argument("--split", type=int, choices=[1, 2, 3], default=1, help="official split (default: %(default)s)")
+    run.add_argument("--seed", type=int, default=0, help="training seed (default: %(default)s)")
+    _add_pipeline_options(run)
+    run.set_defaults(func=cmd_run)
+
+    synth = commands.add_parser(
+        "synth",
+        help="write the synthetic dataset (UCF101 layout)",
+        description="Write a deterministic synthetic action dataset in UCF101's layout: 8 classes whose "
+        "label shows only in the order of frames (moving left/right/up/down, rotating either way, growing, shrinking).",
+    )
+    synth.add_argument("out", help="output folder (created; must be empty or an earlier synthetic dataset)")
+    synth.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    _add_synth_options(synth)
+    synth.set_defaults(func=cmd_synth)
+
+    predict = commands.add_parser(
+        "predict",
+        help="top-5 classes of video clips with a pushed or exported model",
+        description="Read each clip with OpenCV, sample frames as training did, and print the top classes.",
+    )
+    predict.add_argument("videos", nargs="+", metavar="VIDEO", help="video file(s)")
+    predict.add_argument(
+        "--model",
+        default=str(Path(PipelineConfig().serving_base)),
+        help="SavedModel dir or TF Serving base path (newest version used) (default: %(default)s)",
+    )
+    predict.add_argument("--top", type=int, default=5, help="how many classes to print (default: %(default)s)")
+    predict.set_defaults(func=cmd_predict)
+
+    environment = commands.add_parser(
+        "env",
+        help="show, build or use harflow's environment",
+        description="harflow runs inside a virtual environment; on hosts with glibc < 2.39 (which TFX 1.21's "
+        "wheels need) that venv lives in a Debian 13 root file system, entered with unshare + chroot. "
+        "`status` describes it, `build` builds it, `run -- CMD` runs CMD inside it.",
+    )
+    environment.add_argument("verb", choices=["status", "build", "run"])
+    environment.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD", help="with run: the command")
+    environment.set_defaults(func=cmd_env)
+    return parser
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.command != "env" and os.environ.get(env.IN_ENV_FLAG) != "1":
+        try:
+            return env.run(["python", "-m", "harflow", *argv])
+        except env.EnvironmentError_ as error:
+            print(f"harflow: error: {error}", file=sys.stderr)
+            return 2
+    try:
+        return args.func(args)
+    except (UsageError, FileNotFoundError, FileExistsError, ValueError) as error:
+        print(f"harflow: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harflow: interrupted", file=sys.stderr)
+        return 130

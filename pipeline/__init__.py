@@ -1,0 +1,1 @@
+"""The harflow TFX pipeline: one function builds it, runners run it."""

@@ -1,0 +1,113 @@
+"""The one function that builds harflow's TFX pipeline (local runs and Kubeflow alike).
+
+    VideoExampleGen ──> Trainer ──> Evaluator (TFMA) ──> Pusher
+                                      ^
+      Resolver (latest blessed model) ┘ baseline
+
+The Evaluator blesses the candidate only if its accuracy on the eval split
+clears the floor and does not fall below the last blessed model's; the
+Pusher copies only a blessed model into the TF Serving base path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from harflow.config import PipelineConfig
+
+TRAINER_RUN_FN = "trainer.task.run_fn"
+
+
+def dataset_fingerprint(root: str) -> str:
+    """A digest of the dataset's file listing (names, sizes, times) and split files.
+
+    TFX caches a component by its inputs and parameters; this parameter makes a
+    changed dataset a different input. Empty where the root is not local.
+    """
+    path = Path(root)
+    if not path.is_dir():
+        return ""
+    digest = hashlib.sha256()
+    for directory, subdirs, files in os.walk(path):
+        subdirs.sort()
+        for name in sorted(files):
+            stat = os.stat(os.path.join(directory, name))
+            digest.update(f"{os.path.relpath(os.path.join(directory, name), path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def eval_config(config: PipelineConfig):
+    """TFMA: accuracy on the eval split, an absolute floor and no drop against the baseline."""
+    import tensorflow_model_analysis as tfma
+
+    gate = config.gate
+    accuracy = tfma.MetricConfig(
+        class_name="SparseCategoricalAccuracy",
+        threshold=tfma.MetricThreshold(
+            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gate.min_accuracy}),
+            change_threshold=tfma.GenericChangeThreshold(
+                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                absolute={"value": -gate.max_accuracy_drop - 1e-10},
+            ),
+        ),
+    )
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name="serving_examples", label_key="label", prediction_key="probabilities")],
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["label_name"])],
+        metrics_specs=[tfma.MetricsSpec(metrics=[accuracy, tfma.MetricConfig(class_name="ExampleCount")])],
+    )
+
+
+def create_pipeline(config: PipelineConfig, metadata_connection_config=None):
+    """Build the TFX pipeline for `config` (paths should be absolute: see PipelineConfig.absolute)."""
+    from tfx import v1 as tfx
+
+    from components.video_example_gen.component import VideoExampleGen
+
+    example_gen = VideoExampleGen(
+        ingest_config_json=_json(config.ingest),
+        dataset_fingerprint=dataset_fingerprint(config.ingest.dataset_root),
+    )
+    trainer = tfx.components.Trainer(
+        run_fn=TRAINER_RUN_FN,
+        examples=example_gen.outputs["examples"],
+        train_args=tfx.proto.TrainArgs(splits=["train"]),
+        eval_args=tfx.proto.EvalArgs(splits=["val"]),
+        custom_config={"harflow": config.to_json()},
+    )
+    baseline = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        example_splits=["eval"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline.outputs["model"],
+        eval_config=eval_config(config),
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_base)
+        ),
+    )
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.name,
+        pipeline_root=config.pipeline_root,
+        components=[example_gen, trainer, baseline, evaluator, pusher],
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(config.beam_args),
+    )
+
+
+def _json(section) -> str:
+    import dataclasses
+    import json
+
+    return json.dumps(dataclasses.asdict(section), sort_keys=True)

@@ -1,0 +1,1 @@
+"""Loading a pushed model and predicting clips with it."""

@@ -1,0 +1,46 @@
+"""The harflow command line: help for every command, one-line errors for bad paths."""
+
+import subprocess
+import sys
+
+import pytest
+
+from harflow.cli import build_parser
+
+COMMANDS = ["demo", "run", "synth", "predict", "env"]
+
+
+def harflow(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harflow", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_explains_itself(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: harflow {command}" in capsys.readouterr().out
+
+
+def test_a_missing_video_is_a_one_line_error_naming_it(tmp_path):
+    missing = tmp_path / "no such clip.avi"
+    result = harflow("predict", str(missing), "--model", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"harflow: error: {missing}: no such file"]
+
+
+def test_a_missing_model_is_a_one_line_error_naming_it(tmp_path):
+    clip = tmp_path / "clip.avi"
+    clip.write_bytes(b"not a video")
+    result = harflow("predict", str(clip), "--model", str(tmp_path / "models"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "models") in lines[0] and "Traceback" not in result.stderr
+
+
+def test_a_missing_dataset_is_a_one_line_error_naming_it(tmp_path):
+    result = harflow("run", "--data", str(tmp_path / "ucf101"), "--work-dir", str(tmp_path / "work"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"harflow: error: {tmp_path / 'ucf101'}: no such dataset folder (make one with `harflow synth {tmp_path / 'ucf101'}`)"
+    ]

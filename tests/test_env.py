@@ -1,0 +1,53 @@
+"""harflow.env: choosing, naming and entering the environment."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harflow import env
+
+
+def test_old_glibc_needs_the_root_file_system(monkeypatch):
+    monkeypatch.delenv("HARFLOW_FORCE_ROOTFS", raising=False)
+    assert env.needs_rootfs((2, 36))
+    assert env.needs_rootfs((2, 38))
+    assert not env.needs_rootfs((2, 39))
+    assert not env.needs_rootfs((2, 41))
+
+
+def test_the_venv_is_renamed_when_a_pin_changes():
+    pins = env.pinned_requirements()
+    assert "tfx==1.21.0" in pins
+    changed = [p if not p.startswith("flask==") else "flask==0.0.1" for p in pins]
+    assert env.requirements_digest(changed) != env.requirements_digest(pins)
+    assert env.requirements_digest(list(reversed(pins))) == env.requirements_digest(pins)
+
+
+def test_every_dependency_is_pinned():
+    assert all("==" in requirement for requirement in env.pinned_requirements())
+
+
+def test_cache_lives_outside_the_clone(monkeypatch):
+    monkeypatch.delenv("HARFLOW_CACHE", raising=False)
+    cache = env.cache_dir().resolve()
+    assert env.REPO_ROOT not in cache.parents
+
+
+def test_rootfs_script_binds_user_dirs_but_not_system_dirs(tmp_path):
+    script = env._rootfs_script(tmp_path)
+    assert f"mount --rbind /tmp {tmp_path}/tmp" in script
+    assert f"mount -t proc proc {tmp_path}/proc" in script
+    for system in ("usr", "etc", "var", "opt"):
+        assert f"mount --rbind /{system} " not in script
+    # user directories are bound before /proc and /dev, so recursive binds do not copy those twice
+    assert script.index("--rbind /tmp") < script.index("mount -t proc")
+
+
+def test_mounts_stay_private_to_the_command():
+    """Inside the environment, the host's init (pid 1) must see none of our mounts."""
+    rootfs = os.environ.get(env.ROOTFS_VARIABLE)
+    if not rootfs:
+        pytest.skip("only meaningful inside the root file system")
+    host_mounts = Path("/proc/1/mountinfo").read_text().splitlines()
+    assert not [line for line in host_mounts if rootfs in line.split()[4]]

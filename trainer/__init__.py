@@ -1,0 +1,1 @@
+"""The TFX Trainer module: model, input pipeline, training and export."""

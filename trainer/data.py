@@ -1,0 +1,48 @@
+"""tf.data input: gzipped TFRecords of clips -> batches of (frames, label).
+
+The feature names and encodings are harflow.features (docs/data-format.md).
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from harflow import features
+
+
+def parse_clips(serialized: tf.Tensor, num_frames: int, image_size: int) -> dict[str, tf.Tensor]:
+    """A batch of serialized Examples [B] -> {'frames': [B, T, H, W, 3] uint8, 'label': [B] int64}."""
+    spec = {
+        features.FRAMES: tf.io.FixedLenFeature([num_frames], tf.string),
+        features.LABEL: tf.io.FixedLenFeature([], tf.int64, default_value=-1),
+    }
+    parsed = tf.io.parse_example(serialized, spec)
+    jpegs = tf.reshape(parsed[features.FRAMES], [-1])  # [B*T]
+    frames = tf.map_fn(
+        lambda jpeg: tf.io.decode_jpeg(jpeg, channels=3),
+        jpegs,
+        fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8),
+    )
+    frames = tf.reshape(frames, [-1, num_frames, image_size, image_size, 3])
+    return {"frames": frames, "label": parsed[features.LABEL]}
+
+
+def clip_dataset(
+    file_patterns: list[str],
+    num_frames: int,
+    image_size: int,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Batches of (frames [B, T, H, W, 3] uint8, label [B] int64)."""
+    files = sorted(path for pattern in file_patterns for path in tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no TFRecord files match {file_patterns}")
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    if shuffle:
+        dataset = dataset.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    dataset = dataset.map(lambda s: parse_clips(s, num_frames, image_size), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda clips: (clips["frames"], clips["label"]))
+    return dataset.prefetch(tf.data.AUTOTUNE)

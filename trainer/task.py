@@ -1,0 +1,70 @@
+"""The TFX Trainer's entry point: `run_fn(fn_args)`.
+
+The pipeline passes the whole harflow config as `custom_config["harflow"]`
+(JSON); the class names come from the Examples artifact (class_names.txt
+beside its Split-* folders).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from harflow import features
+from harflow.config import PipelineConfig
+from trainer.data import clip_dataset
+from trainer.export import export_saved_model
+from trainer.model import build_model
+
+
+def class_names_for(train_files: list[str]) -> list[str]:
+    """<examples uri>/Split-train/* -> the names in <examples uri>/class_names.txt."""
+    examples_uri = os.path.dirname(os.path.dirname(train_files[0]))
+    with tf.io.gfile.GFile(os.path.join(examples_uri, features.CLASS_NAMES_FILE)) as handle:
+        return [line.strip() for line in handle if line.strip()]
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One readable line per epoch: progress for long runs without Keras's progress bars."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items()) if k != "learning_rate")
+        print(f"epoch {epoch + 1}/{self.params['epochs']} ({time.monotonic() - self._started:.1f} s): {metrics}", flush=True)
+
+
+def run_fn(fn_args) -> None:
+    config = PipelineConfig.from_json(fn_args.custom_config["harflow"])
+    ingest, train = config.ingest, config.train
+    keras.utils.set_random_seed(train.seed)
+    class_names = class_names_for(fn_args.train_files)
+
+    def dataset(files: list[str], shuffle: bool) -> tf.data.Dataset:
+        return clip_dataset(files, ingest.num_frames, ingest.image_size, train.batch_size, shuffle, train.seed)
+
+    model = build_model(len(class_names), ingest, train)
+    model.summary(print_fn=lambda line, **_: print(line))
+    checkpoint = os.path.join(fn_args.model_run_dir, "best.keras")
+    history = model.fit(
+        dataset(fn_args.train_files, shuffle=True),
+        validation_data=dataset(fn_args.eval_files, shuffle=False),
+        epochs=train.epochs,
+        verbose=0,
+        callbacks=[
+            EpochLog(),
+            keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True),
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy", patience=train.early_stopping_patience, restore_best_weights=True
+            ),
+            keras.callbacks.TensorBoard(log_dir=os.path.join(fn_args.model_run_dir, "logs")),
+        ],
+    )
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as handle:
+        handle.write(json.dumps(history.history))
+    export_saved_model(model, fn_args.serving_model_dir, class_names, ingest)
