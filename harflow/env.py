@@ -307,17 +307,16 @@ def ensure() -> Layout:
         if is_ready(lay):  # another process built it while we waited
             return lay
         started = time.monotonic()
-        if lay.rootfs is not None:
+        if lay.rootfs is not None and not lay.rootfs.exists():
             glibc = ".".join(map(str, host_glibc()))
             say(
                 f"first run on this host: its glibc {glibc} is older than 2.39, which TFX 1.21's wheels need, "
                 f"so harflow builds a Debian 13 root file system once at {lay.rootfs} "
                 "and runs inside it from now on (about 5 minutes, once)"
             )
-            if not lay.rootfs.exists():
-                _build_rootfs(lay.rootfs)
+            _build_rootfs(lay.rootfs)
         else:
-            say(f"first run with these pins: building the virtual environment {lay.venv_inside} (2-3 minutes)")
+            say(f"first run with these pins (pyproject.toml): building the virtual environment {lay.venv_inside} (2-3 minutes)")
         _build_venv(lay, requirements)
         say(f"environment ready in {time.monotonic() - started:.0f} s")
     return lay
