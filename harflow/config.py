@@ -40,6 +40,7 @@ class TrainConfig:
 
     backbone: str = "small"  # the frame CNN: small (from scratch, keeps position)
     head: str = "gru"  # the recurrence over frames: gru or lstm
+    frame_differences: bool = True  # feed each frame with its difference from the previous one
     rnn_units: int = 64
     dropout: float = 0.3
     epochs: int = 20

@@ -2,15 +2,18 @@
 
 Eight classes, four pairs that are each other's time reversal:
 MoveLeft/MoveRight, MoveUp/MoveDown, RotateClockwise/RotateAnticlockwise, Grow/Shrink.
-Every clip draws a random shape (with an off-centre marker, so rotation shows),
-colours, background, distractor blobs, speed and pixel noise; start positions,
-sizes and angles are drawn so that the set of single frames of a class looks
-like that of its reversed twin. One frame cannot tell the class; the order can.
+Every clip draws a random shape with a "clock hand" (so rotation shows), a
+shape colour that stands out from a random solid or gradient background,
+static distractor blobs, a speed and per-frame pixel noise. The motion of a
+class is its twin's motion run backwards, so the frames of a MoveLeft clip,
+taken one at a time, look like those of a MoveRight clip: one frame cannot
+tell the class; the order can.
 
 The files follow UCF101's layout exactly, so the UCF101 reader ingests them:
 
     OUT/classInd.txt  OUT/trainlist01.txt  OUT/testlist01.txt      (CRLF, as UCF101 ships them)
     OUT/<Class>/v_<Class>_gNN_cNN.avi                              (MJPG)
+    OUT/harflow-synth.json                                         (the config: marks the folder as ours)
 
 Test clips use groups g01..g07 and train clips g08..g25, as in UCF101 split 1.
 """
@@ -31,7 +34,7 @@ import numpy as np
 
 from harflow.video import write_video
 
-CLASSES = (
+CLASSES: tuple[str, ...] = (
     "MoveLeft",
     "MoveRight",
     "MoveUp",
@@ -44,7 +47,17 @@ CLASSES = (
 TEST_GROUPS = tuple(range(1, 8))
 TRAIN_GROUPS = tuple(range(8, 26))
 MARKER_FILE = "harflow-synth.json"
-SHAPES = ("triangle", "square", "pentagon", "star", "ellipse", "blob")
+SHAPES = ("rectangle", "triangle", "ellipse", "star", "pentagon", "blob")
+
+# Motion ranges, as fractions of the frame size (or degrees), wide enough to stay
+# visible when a clip is sampled down to 8 frames of 64x64.
+RADIUS = (0.11, 0.19)  # shape radius of the Move and Rotate classes
+TRAVEL = (0.35, 0.55)  # distance a Move shape travels over the clip
+TURN = (120.0, 240.0)  # degrees a Rotate shape turns over the clip
+SMALL_RADIUS = (0.09, 0.11)  # smallest radius of a Grow / Shrink shape ...
+GROWTH = (2.0, 2.5)  # ... times this is its largest
+EDGE = 2.0  # pixels kept free between the shape and the frame's border
+CONTRAST = 70.0  # least luminance difference between shape and background
 
 
 @dataclass(frozen=True)
@@ -56,143 +69,247 @@ class SynthConfig:
     fps: float = 25.0
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.clips_per_class_train < 1 or self.clips_per_class_test < 1:
+            raise ValueError("a synthetic dataset needs at least 1 train and 1 test clip per class")
+        if self.frames < 2:
+            raise ValueError(f"clips need at least 2 frames to show motion, got {self.frames}")
+        if self.size < 32:
+            raise ValueError(f"frames must be at least 32 pixels, got {self.size}")
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Where the shape is in every frame of a clip."""
+
+    centre: np.ndarray  # [T, 2] float (x, y) pixels
+    radius: np.ndarray  # [T] float pixels: the shape's outer radius
+    angle: np.ndarray  # [T] float degrees; increasing = clockwise on screen (image y points down)
+
+
+@dataclass(frozen=True)
+class _Look:
+    """Everything about a clip that does not move."""
+
+    background: np.ndarray  # [S, S, 3] uint8 RGB
+    colour: tuple[int, int, int]  # RGB of the shape
+    hand: tuple[int, int, int]  # RGB of the clock hand drawn on the shape
+    outline: np.ndarray  # [K, 2] vertices of the unit shape, pointing along +x
+    hand_length: float  # of the unit shape: stays inside its outline
+    noise: float  # standard deviation of the per-frame pixel noise
+
+
+# --------------------------------------------------------------------------- motion
+
+
+def clip_motion(class_name: str, rng: np.random.Generator, cfg: SynthConfig = SynthConfig()) -> Motion:
+    """A random motion of `class_name` that keeps the shape inside the frame."""
+    if class_name.startswith("Move"):
+        return _move(class_name, rng, cfg)
+    if class_name.startswith("Rotate"):
+        return _rotate_in_place(class_name, rng, cfg)
+    return _grow_or_shrink(class_name, rng, cfg)
+
+
+def _move(class_name: str, rng: np.random.Generator, cfg: SynthConfig) -> Motion:
+    """Straight travel along one axis; Left/Up is Right/Down run backwards."""
+    n, s = cfg.frames, cfg.size
+    travel = rng.uniform(*TRAVEL) * s
+    radius = min(rng.uniform(*RADIUS) * s, (s - travel) / 2 - EDGE)
+    low = rng.uniform(radius + EDGE, s - radius - EDGE - travel)
+    path = low + travel * np.linspace(0.0, 1.0, n)  # [T] increasing
+    if class_name in ("MoveLeft", "MoveUp"):
+        path = path[::-1]
+    along = 0 if class_name in ("MoveLeft", "MoveRight") else 1  # 0: x, 1: y
+    centre = np.empty((n, 2))
+    centre[:, along] = path
+    centre[:, 1 - along] = rng.uniform(radius + EDGE, s - radius - EDGE)
+    return Motion(centre, np.full(n, radius), np.full(n, rng.uniform(0.0, 360.0)))
+
+
+def _rotate_in_place(class_name: str, rng: np.random.Generator, cfg: SynthConfig) -> Motion:
+    """A steady turn about a fixed centre."""
+    n, s = cfg.frames, cfg.size
+    radius = rng.uniform(*RADIUS) * s
+    centre = np.tile(rng.uniform(radius + EDGE, s - radius - EDGE, 2), (n, 1))
+    turn = rng.uniform(*TURN) * (1 if class_name == "RotateClockwise" else -1)
+    angle = rng.uniform(0.0, 360.0) + turn * np.linspace(0.0, 1.0, n)
+    return Motion(centre, np.full(n, radius), angle)
+
+
+def _grow_or_shrink(class_name: str, rng: np.random.Generator, cfg: SynthConfig) -> Motion:
+    """Radius growing linearly by GROWTH; Shrink is Grow run backwards."""
+    n, s = cfg.frames, cfg.size
+    small = rng.uniform(*SMALL_RADIUS) * s
+    radius = small * (1 + (rng.uniform(*GROWTH) - 1) * np.linspace(0.0, 1.0, n))  # [T] increasing
+    if class_name == "Shrink":
+        radius = radius[::-1]
+    margin = radius.max() + EDGE
+    centre = np.tile(rng.uniform(margin, s - margin, 2), (n, 1))
+    return Motion(centre, radius, np.full(n, rng.uniform(0.0, 360.0)))
+
+
+# --------------------------------------------------------------------------- appearance
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    """Luma (0..255) of RGB values [..., 3]."""
+    return rgb @ np.array([0.299, 0.587, 0.114])
+
+
+def _outline(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Vertices [K, 2] of a unit shape around (0, 0) with a vertex or edge on +x, and how far +x reaches.
+
+    Every shape is star-shaped about (0, 0), so a hand from the centre along +x stays inside.
+    """
+    if kind == "rectangle":
+        half_width, half_height = 1.0, rng.uniform(0.45, 0.9)
+        corners = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * [half_width, half_height]
+        scale = np.hypot(half_width, half_height)
+        return corners / scale, half_width / scale
+    if kind == "ellipse":
+        angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+        return np.stack([np.cos(angles), rng.uniform(0.5, 0.75) * np.sin(angles)], axis=1), 1.0
+    count = {"triangle": 3, "pentagon": 5, "star": 10, "blob": 7}[kind]
+    angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
+    if kind == "star":
+        radii = np.where(np.arange(count) % 2 == 0, 1.0, 0.5)
+    elif kind == "blob":
+        angles[1:] += rng.uniform(-0.3, 0.3, count - 1)
+        radii = np.concatenate([[1.0], rng.uniform(0.6, 1.0, count - 1)])
+    else:
+        radii = np.ones(count)
+    return radii[:, None] * np.stack([np.cos(angles), np.sin(angles)], axis=1), 1.0
+
+
+def _background(size: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[float, float]]:
+    """A solid colour or a gentle linear gradient, [S, S, 3] uint8, and its (min, max) luminance."""
+    near = rng.uniform(0, 255, 3)
+    far = near if rng.random() < 0.5 else np.clip(near + rng.uniform(-50, 50, 3), 0, 255)
+    direction = rng.uniform(0, 2 * np.pi)
+    ys, xs = np.mgrid[0:size, 0:size] / size
+    mix = np.clip((np.cos(direction) * xs + np.sin(direction) * ys + 1) / 2, 0, 1)[..., None]  # [S, S, 1]
+    image = (near * (1 - mix) + far * mix).astype(np.uint8)
+    luma = _luminance(np.stack([near, far]))
+    return image, (float(luma.min()), float(luma.max()))
+
+
+def _add_distractors(image: np.ndarray, rng: np.random.Generator) -> None:
+    """Draw 0-3 static blobs of random colours onto `image` [S, S, 3] in place."""
+    size = image.shape[0]
+    for _ in range(rng.integers(0, 4)):
+        centre = tuple(int(v) for v in rng.integers(0, size, 2))
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        cv2.circle(image, centre, int(rng.integers(2, max(3, size // 14))), colour, -1, cv2.LINE_AA)
+
+
+def _contrasting_colour(luma_range: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """A random RGB colour whose luminance is CONTRAST away from every background luminance."""
+    low, high = luma_range
+    for _ in range(100):
+        colour = rng.integers(0, 256, 3)
+        luma = _luminance(colour.astype(float))
+        if luma < low - CONTRAST or luma > high + CONTRAST:
+            return colour
+    return np.array([0, 0, 0]) if 255 - high < low else np.array([255, 255, 255])
+
+
+def _look(rng: np.random.Generator, cfg: SynthConfig) -> _Look:
+    background, luma_range = _background(cfg.size, rng)
+    _add_distractors(background, rng)
+    colour = _contrasting_colour(luma_range, rng)
+    hand = (0, 0, 0) if _luminance(colour.astype(float)) > 127 else (255, 255, 255)
+    outline, reach = _outline(SHAPES[rng.integers(len(SHAPES))], rng)
+    return _Look(
+        background=background,
+        colour=tuple(int(v) for v in colour),
+        hand=hand,
+        outline=outline,
+        hand_length=0.8 * reach,
+        noise=rng.uniform(2.0, 8.0),
+    )
+
 
 # --------------------------------------------------------------------------- drawing
 
-
-def _outline(kind: str, radius: float, rng: np.random.Generator) -> np.ndarray:
-    """Vertices [K, 2] of a shape of `kind` around (0, 0), pointing along +x."""
-    if kind == "star":
-        angles = np.linspace(0, 2 * np.pi, 10, endpoint=False)
-        radii = np.where(np.arange(10) % 2 == 0, 1.0, 0.5)
-    elif kind == "ellipse":
-        angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
-        ratio = rng.uniform(0.5, 0.75)
-        return radius * np.stack([np.cos(angles), ratio * np.sin(angles)], axis=1)
-    elif kind == "blob":
-        angles = np.sort(rng.uniform(0, 2 * np.pi, 7))
-        radii = rng.uniform(0.6, 1.0, 7)
-    else:
-        count = {"triangle": 3, "square": 4, "pentagon": 5}[kind]
-        angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
-        radii = np.ones(count)
-    return radius * radii[:, None] * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+_SHIFT = 4  # cv2 draws with 1/16 pixel precision
+_ONE = 1 << _SHIFT
 
 
-def _rotate(points: np.ndarray, degrees: float) -> np.ndarray:
+def _rotated(points: np.ndarray, degrees: float) -> np.ndarray:
+    """Points [K, 2] turned by `degrees` about (0, 0); positive turns clockwise on screen."""
     theta = np.deg2rad(degrees)
     rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
     return points @ rotation.T
 
 
-def _luminance(colour: np.ndarray) -> float:
-    return float(0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2])
+def _fixed(points: np.ndarray) -> np.ndarray:
+    """Pixel coordinates -> cv2's fixed-point int32 coordinates."""
+    return np.round(points * _ONE).astype(np.int32)
 
 
-def _background(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A solid colour or a linear gradient, with 0-3 static distractor blobs; [S, S, 3] uint8."""
-    first, second = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-    if rng.random() < 0.5:
-        second = first
-    direction = rng.uniform(0, 2 * np.pi)
-    ys, xs = np.mgrid[0:size, 0:size] / size
-    mix = np.clip((np.cos(direction) * xs + np.sin(direction) * ys + 1) / 2, 0, 1)[..., None]
-    image = (first * (1 - mix) + second * mix).astype(np.uint8)
-    for _ in range(rng.integers(0, 4)):
-        centre = tuple(int(v) for v in rng.integers(0, size, 2))
-        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
-        cv2.circle(image, centre, int(rng.integers(2, max(3, size // 12))), colour, -1, cv2.LINE_AA)
+def _draw(look: _Look, centre: np.ndarray, radius: float, angle: float) -> np.ndarray:
+    """One noiseless frame [S, S, 3] uint8: the shape, with its hand, on the background."""
+    image = look.background.copy()
+    points = _rotated(look.outline * radius, angle) + centre
+    cv2.fillPoly(image, [_fixed(points)], look.colour, cv2.LINE_AA, shift=_SHIFT)
+    tip = _rotated(np.array([[look.hand_length * radius, 0.0]]), angle)[0] + centre
+    thickness = max(1, round(0.25 * radius))
+    cv2.line(image, tuple(_fixed(centre)), tuple(_fixed(tip)), look.hand, thickness, cv2.LINE_AA, shift=_SHIFT)
     return image
 
 
-def _contrasting_colour(background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    level = _luminance(background.reshape(-1, 3).mean(axis=0))
-    for _ in range(100):
-        colour = rng.integers(0, 256, 3)
-        if abs(_luminance(colour) - level) > 80:
-            return colour
-    return np.array([255, 255, 255]) if level < 128 else np.array([0, 0, 0])
-
-
-def _trajectory(class_name: str, cfg: SynthConfig, rng: np.random.Generator):
-    """Per-frame centre [N, 2], radius [N] and angle [N] for one clip of `class_name`."""
-    n, s = cfg.frames, cfg.size
-    t = np.linspace(0.0, 1.0, n)
-    radius = np.full(n, rng.uniform(0.11, 0.16) * s)
-    angle = np.full(n, rng.uniform(0, 360))
-    margin = radius[0] + 2
-    centre = np.tile(rng.uniform(margin, s - margin, 2), (n, 1))
-
-    if class_name.startswith("Move"):
-        axis = 0 if class_name in ("MoveLeft", "MoveRight") else 1
-        travel = rng.uniform(0.35, 0.55) * s
-        start = rng.uniform(margin, s - margin - travel)  # the low end of the path
-        path = start + travel * t
-        forward = class_name in ("MoveRight", "MoveDown")  # image y grows downwards
-        centre[:, axis] = path if forward else path[::-1]
-    elif class_name.startswith("Rotate"):
-        turn = rng.uniform(120, 240)
-        # cv2's y axis points down, so a positive angle step turns clockwise on screen
-        angle = angle[0] + turn * t * (1 if class_name == "RotateClockwise" else -1)
-    else:  # Grow / Shrink: the same range of sizes, run one way or the other
-        small = rng.uniform(0.06, 0.09) * s
-        sizes = small * (1 + rng.uniform(0.9, 1.6) * t)
-        radius = sizes if class_name == "Grow" else sizes[::-1]
-        margin = radius.max() + 2
-        centre = np.tile(rng.uniform(margin, s - margin, 2), (n, 1))
-    return centre, radius, angle
-
-
 def render_clip(class_name: str, rng: np.random.Generator, cfg: SynthConfig = SynthConfig()) -> np.ndarray:
-    """One clip of `class_name`: [frames, size, size, 3] uint8 RGB."""
+    """One clip of `class_name`: [cfg.frames, cfg.size, cfg.size, 3] uint8 RGB (same rng state, same clip)."""
     if class_name not in CLASSES:
-        raise ValueError(f"unknown class {class_name!r}")
-    background = _background(cfg.size, rng)
-    colour = tuple(int(v) for v in _contrasting_colour(background, rng))
-    marker = tuple(int(255 - v) for v in colour)
-    kind = SHAPES[rng.integers(len(SHAPES))]
-    unit = _outline(kind, 1.0, rng)
-    noise = rng.uniform(3, 10)
-    centre, radius, angle = _trajectory(class_name, cfg, rng)
-
-    frames = np.empty((cfg.frames, cfg.size, cfg.size, 3), np.uint8)
-    scale = 16  # cv2 draws with sub-pixel precision at this shift
-    for i in range(cfg.frames):
-        image = background.copy()
-        points = _rotate(unit * radius[i], angle[i]) + centre[i]
-        cv2.fillPoly(image, [np.round(points * scale).astype(np.int32)], colour, cv2.LINE_AA, shift=4)
-        tip = _rotate(np.array([[0.55 * radius[i], 0.0]]), angle[i])[0] + centre[i]
-        cv2.circle(image, tuple(int(v) for v in np.round(tip * scale)), int(max(1.5, 0.2 * radius[i]) * scale), marker, -1, cv2.LINE_AA, shift=4)
-        noisy = image.astype(np.float32) + rng.normal(0, noise, image.shape)
-        frames[i] = np.clip(noisy, 0, 255).astype(np.uint8)
-    return frames
+        raise ValueError(f"unknown class {class_name!r}; known: {', '.join(CLASSES)}")
+    look = _look(rng, cfg)
+    motion = clip_motion(class_name, rng, cfg)
+    frames = np.stack(
+        [_draw(look, motion.centre[i], motion.radius[i], motion.angle[i]) for i in range(cfg.frames)]
+    )  # [T, S, S, 3] uint8
+    noise = rng.standard_normal(frames.shape, dtype=np.float32) * look.noise
+    return np.clip(frames + noise, 0, 255).astype(np.uint8)
 
 
 # --------------------------------------------------------------------------- the dataset
 
 
 def clip_name(class_name: str, group: int, number: int) -> str:
+    """UCF101's relative clip path: 'MoveLeft/v_MoveLeft_g08_c01.avi'."""
     return f"{class_name}/v_{class_name}_g{group:02d}_c{number:02d}.avi"
 
 
 def _plan(cfg: SynthConfig) -> list[tuple[str, str, int]]:
-    """(split, clip path, clip index) for every clip, groups assigned round-robin."""
+    """(split, clip path, clip index within class and split) for every clip; groups are filled round-robin."""
     plan = []
-    for split, groups, count in (("train", TRAIN_GROUPS, cfg.clips_per_class_train), ("test", TEST_GROUPS, cfg.clips_per_class_test)):
+    for split, groups, count in (
+        ("train", TRAIN_GROUPS, cfg.clips_per_class_train),
+        ("test", TEST_GROUPS, cfg.clips_per_class_test),
+    ):
         for class_name in CLASSES:
             for i in range(count):
                 plan.append((split, clip_name(class_name, groups[i % len(groups)], i // len(groups) + 1), i))
     return plan
 
 
+def _clip_rng(cfg: SynthConfig, split: str, class_name: str, index: int) -> np.random.Generator:
+    """The random generator of one clip: depends on the seed and the clip only, not on the order of work."""
+    return np.random.default_rng([cfg.seed, ("train", "test").index(split), CLASSES.index(class_name), index])
+
+
 def _write_lists(root: Path, plan: list[tuple[str, str, int]]) -> None:
-    label = {name: number for number, name in enumerate(CLASSES, 1)}
-    crlf = "\r\n"
-    (root / "classInd.txt").write_bytes("".join(f"{label[c]} {c}{crlf}" for c in CLASSES).encode())
-    train = "".join(f"{path} {label[path.split('/')[0]]}{crlf}" for split, path, _ in plan if split == "train")
-    test = "".join(f"{path}{crlf}" for split, path, _ in plan if split == "test")
-    (root / "trainlist01.txt").write_bytes(train.encode())
-    (root / "testlist01.txt").write_bytes(test.encode())
+    """classInd.txt, trainlist01.txt and testlist01.txt, with CRLF line ends like UCF101's."""
+    label = {name: number for number, name in enumerate(CLASSES, 1)}  # 1-based
+
+    def write(name: str, lines: list[str]) -> None:
+        (root / name).write_bytes("".join(line + "\r\n" for line in lines).encode("ascii"))
+
+    write("classInd.txt", [f"{label[c]} {c}" for c in CLASSES])
+    write("trainlist01.txt", [f"{path} {label[path.split('/')[0]]}" for split, path, _ in plan if split == "train"])
+    write("testlist01.txt", [path for split, path, _ in plan if split == "test"])
 
 
 def _summary(root: Path, cfg: SynthConfig) -> dict:
@@ -205,32 +322,70 @@ def _summary(root: Path, cfg: SynthConfig) -> dict:
     }
 
 
-def generate(out_dir: str | Path, cfg: SynthConfig = SynthConfig(), progress: Callable[[int, int], None] | None = None) -> dict:
-    """Write the dataset into `out_dir` (kept as is when it already holds the same one)."""
-    root = Path(out_dir)
+def _existing_config(root: Path) -> dict | None:
+    """The config of the synthetic dataset already in `root`; None when `root` is missing or empty.
+
+    Raises FileExistsError when `root` holds anything else.
+    """
+    if not root.exists():
+        return None
+    if not root.is_dir():
+        raise FileExistsError(f"{root}: exists and is not a folder; choose another path")
+    if not any(root.iterdir()):
+        return None
     marker = root / MARKER_FILE
-    if root.exists() and any(root.iterdir()):
-        if not marker.is_file():
-            raise FileExistsError(f"{root}: not empty and not a harflow synthetic dataset; choose another folder")
-        if json.loads(marker.read_text()).get("config") == dataclasses.asdict(cfg):
-            return _summary(root, cfg)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    if not marker.is_file() or not (root / "classInd.txt").is_file():
+        raise FileExistsError(f"{root}: not empty and not a harflow synthetic dataset; choose another folder")
     try:
+        return json.loads(marker.read_text()).get("config", {})
+    except (ValueError, AttributeError):
+        return {}  # an unreadable marker of ours: make the dataset again
+
+
+def _replace_dir(new: Path, root: Path) -> None:
+    """Move the finished folder `new` to `root`, replacing what is there."""
+    if root.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
+        os.replace(root, old / root.name)
+        os.replace(new, root)
+        shutil.rmtree(old)
+    else:
+        os.replace(new, root)
+
+
+def generate(
+    out_dir: str | os.PathLike,
+    cfg: SynthConfig = SynthConfig(),
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Write the dataset into `out_dir`; returns {classes, train_clips, test_clips, path, config}.
+
+    A folder that already holds the synthetic dataset of the same config is
+    kept as is; one of another config is made again. Any other non-empty
+    folder is refused (FileExistsError). The clips are written into a hidden
+    sibling folder that is renamed at the end, so an interrupted run leaves
+    `out_dir` untouched. progress(done, total) is called after every clip.
+    """
+    root = Path(out_dir)
+    if _existing_config(root) == dataclasses.asdict(cfg):
+        return _summary(root, cfg)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    try:
+        work.chmod(0o755)  # mkdtemp makes it private; the dataset is not
         plan = _plan(cfg)
-        for done, (split, path, i) in enumerate(plan, 1):
-            class_index = CLASSES.index(path.split("/")[0])
-            rng = np.random.default_rng([cfg.seed, class_index, 0 if split == "train" else 1, i])
-            write_video(partial / path, render_clip(path.split("/")[0], rng, cfg), cfg.fps)
+        for done, (split, path, index) in enumerate(plan, 1):
+            class_name = path.split("/")[0]
+            frames = render_clip(class_name, _clip_rng(cfg, split, class_name, index), cfg)
+            write_video(work / path, frames, cfg.fps)
             if progress is not None:
                 progress(done, len(plan))
-        _write_lists(partial, plan)
+        _write_lists(work, plan)
         summary = _summary(root, cfg)
-        (partial / MARKER_FILE).write_text(json.dumps(summary, indent=1))
-        if root.exists():
-            shutil.rmtree(root)  # an earlier synthetic dataset with another config
-        os.replace(partial, root)
+        marker = {key: value for key, value in summary.items() if key != "path"}  # the folder may move
+        (work / MARKER_FILE).write_text(json.dumps(marker, indent=1) + "\n")
+        _replace_dir(work, root)
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
         raise
     return summary

@@ -3,15 +3,28 @@
 Ingestion, the command line and the serving clients all call `read_clip`, so
 a model always sees frames sampled the way it was trained on.
 (Why OpenCV and not tensorflow-io: docs/video-decoding.md.)
+
+How `read_clip` samples: `num_frames` indices spread over the whole clip
+(`sample_indices`); the stream is walked with `grab()` and only the wanted
+frames are decoded with `retrieve()`, stopping after the last one (seeking
+with CAP_PROP_POS_FRAMES is slower and inexact on many codecs). The
+container's declared frame count is trusted first; when it is missing or
+larger than what decodes (truncated files, broken AVI headers), the frames
+are counted and sampled again. A count that is too small cannot be noticed
+without reading the whole file: such a clip is sampled from its declared part.
 """
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}  # this OpenCV wheel cannot encode H.264
 
 
 class ClipError(ValueError):
@@ -20,62 +33,83 @@ class ClipError(ValueError):
 
 @dataclass(frozen=True)
 class Clip:
+    """Frames sampled from one video file, and how they were obtained."""
+
     frames: np.ndarray  # [T, H, W, 3] uint8 RGB
     source_frames: int  # frames the video has (declared, or counted when the declaration was wrong)
-    padded: bool  # fewer source frames than T: frames were repeated
+    padded: bool  # source_frames < T: frames were repeated
     partial: bool  # decoding stopped before the declared frame count (truncated file)
 
 
-def sample_indices(frame_count: int, num_frames: int) -> list[int]:
-    """`num_frames` indices spread over the whole clip: the centre of each of num_frames equal segments.
+# --------------------------------------------------------------------------- sampling
 
-    With fewer frames than asked, frames repeat (nearest-neighbour stretch):
-    sample_indices(3, 6) == [0, 0, 1, 1, 2, 2].
+
+def sample_indices(frame_count: int, num_frames: int) -> list[int]:
+    """`num_frames` frame indices spread over the whole clip, sorted.
+
+    Index i is the centre of segment i when [0, frame_count) is cut into
+    num_frames equal segments: sample_indices(32, 4) == [4, 12, 20, 28].
+    With fewer frames than asked, frames repeat in order (nearest-neighbour
+    stretch): sample_indices(3, 6) == [0, 0, 1, 1, 2, 2].
     """
     if frame_count < 1 or num_frames < 1:
-        raise ValueError(f"need frame_count >= 1 and num_frames >= 1, got {frame_count}, {num_frames}")
+        raise ValueError(f"need frame_count >= 1 and num_frames >= 1, got {frame_count} and {num_frames}")
     segment = frame_count / num_frames
     return [min(frame_count - 1, int((i + 0.5) * segment)) for i in range(num_frames)]
 
 
-def _size(size: int | tuple[int, int]) -> tuple[int, int]:
-    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+# --------------------------------------------------------------------------- reading
 
 
-def _open(path: Path) -> cv2.VideoCapture:
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise ClipError(f"{path}: cannot be opened as a video (is it a video file?)")
-    return capture
+def read_clip(
+    path: str | os.PathLike,
+    num_frames: int,
+    size: int | tuple[int, int],
+    *,
+    max_frames: int | None = None,
+) -> Clip:
+    """Sample `num_frames` frames spread over the whole clip, resized to `size`.
 
-
-def _decode_indices(path: Path, indices: list[int], height: int, width: int) -> tuple[dict[int, np.ndarray], int]:
-    """Walk the stream to the last wanted index, decoding only the wanted frames.
-
-    Returns {index: [H, W, 3] RGB} and how many frames could be walked.
+    size: an int for square frames, or (height, width).
+    max_frames: consider only the first `max_frames` frames (long videos).
+    Returns a Clip whose frames are [num_frames, H, W, 3] uint8 RGB.
+    Raises FileNotFoundError for a missing file, ClipError for a file without
+    decodable video frames.
     """
-    wanted = set(indices)
-    decoded: dict[int, np.ndarray] = {}
-    capture = _open(path)
+    path = _existing_file(path)
+    height, width = _frame_size(size)
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+
+    capture = _open_capture(path)
     try:
-        walked = 0
-        for index in range(max(indices) + 1):
-            if not capture.grab():
-                break
-            walked += 1
-            if index in wanted:
-                ok, frame = capture.retrieve()
-                if ok and frame is not None:
-                    frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-                    decoded[index] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        return decoded, walked
+        declared = _declared_frame_count(capture)
+        considered = declared if max_frames is None else min(declared, max_frames)
+        counted = None
+        if considered > 0:
+            indices = sample_indices(considered, num_frames)
+            decoded, walked = _walk(capture, indices, height, width)
+            if len(decoded) == len(set(indices)):
+                frames = np.stack([decoded[i] for i in indices])
+                return Clip(frames, source_frames=considered, padded=considered < num_frames, partial=False)
+            if walked > max(indices):
+                raise ClipError(f"{path}: frame {min(set(indices) - set(decoded))} cannot be decoded")
+            counted = walked  # grab() failed early: the stream has exactly `walked` frames
     finally:
         capture.release()
 
+    # The header's count was missing or too large: sample from what really decodes.
+    if counted is None:
+        counted = count_frames(path, max_frames)
+    frames = _read_counted(path, counted, num_frames, height, width)
+    return Clip(frames, source_frames=counted, padded=counted < num_frames, partial=considered > counted)
 
-def count_frames(path: str | Path, max_frames: int | None = None) -> int:
-    """Count the frames by walking the stream (the header's count can be wrong)."""
-    capture = _open(Path(path))
+
+def count_frames(path: str | os.PathLike, max_frames: int | None = None) -> int:
+    """Count the frames by walking the stream (a header's count can be wrong); stop at max_frames."""
+    capture = _open_capture(Path(path))
     try:
         count = 0
         while (max_frames is None or count < max_frames) and capture.grab():
@@ -85,73 +119,113 @@ def count_frames(path: str | Path, max_frames: int | None = None) -> int:
         capture.release()
 
 
-def declared_frame_count(path: str | Path) -> int:
-    capture = _open(Path(path))
-    try:
-        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    finally:
-        capture.release()
-
-
-def frames_per_second(path: str | Path) -> float:
-    capture = _open(Path(path))
+def frames_per_second(path: str | os.PathLike) -> float:
+    """The frame rate the file declares; 0.0 when it declares none."""
+    capture = _open_capture(_existing_file(path))
     try:
         fps = capture.get(cv2.CAP_PROP_FPS)
-        return float(fps) if fps and fps > 0 else 0.0
+        return float(fps) if math.isfinite(fps) and fps > 0 else 0.0
     finally:
         capture.release()
 
 
-def read_clip(path: str | Path, num_frames: int, size: int | tuple[int, int], *, max_frames: int | None = None) -> Clip:
-    """Sample `num_frames` frames spread over the whole clip, resized to `size` (H, W), RGB uint8.
-
-    The header's frame count is trusted first; when it is missing or larger
-    than what decodes, the frames are counted and sampled again.
-    `max_frames` limits the clip to its first N frames (long videos).
-    """
+def _existing_file(path: str | os.PathLike) -> Path:
+    """`path` as a Path; FileNotFoundError when missing, ClipError when not a non-empty file."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file():
+        raise ClipError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise ClipError(f"{path}: empty file")
-    height, width = _size(size)
-    declared = declared_frame_count(path)
-    if max_frames is not None:
-        declared = min(declared, max_frames)
-
-    frames, source, partial = None, declared, False
-    if declared > 0:
-        indices = sample_indices(declared, num_frames)
-        decoded, _ = _decode_indices(path, indices, height, width)
-        if len(decoded) == len(set(indices)):
-            frames = [decoded[i] for i in indices]
-    if frames is None:  # the header lied (or said nothing): count, then sample what is really there
-        source = count_frames(path, max_frames)
-        if source < 1:
-            raise ClipError(f"{path}: no decodable video frames (is it a video?)")
-        partial = declared > source
-        indices = sample_indices(source, num_frames)
-        decoded, _ = _decode_indices(path, indices, height, width)
-        missing = [i for i in set(indices) if i not in decoded]
-        if missing:
-            raise ClipError(f"{path}: frames {sorted(missing)[:3]} could be walked but not decoded")
-        frames = [decoded[i] for i in indices]
-    return Clip(frames=np.stack(frames), source_frames=source, padded=source < num_frames, partial=partial)
+    return path
 
 
-def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> None:
-    """Write [N, H, W, 3] uint8 RGB frames: .avi as MJPG, .mp4 as mp4v (this OpenCV has no H.264)."""
+def _frame_size(size: int | tuple[int, int]) -> tuple[int, int]:
+    """(height, width) from an int (square) or a (height, width) pair."""
+    height, width = (size, size) if isinstance(size, int) else size
+    if height < 1 or width < 1:
+        raise ValueError(f"frame size must be positive, got {size}")
+    return int(height), int(width)
+
+
+def _open_capture(path: Path) -> cv2.VideoCapture:
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise ClipError(f"{path}: cannot be opened as a video (is it a video file?)")
+    return capture
+
+
+def _declared_frame_count(capture: cv2.VideoCapture) -> int:
+    """The container's frame count; 0 when it gives none (or nonsense such as -1 or NaN)."""
+    count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+    return int(count) if math.isfinite(count) and count > 0 else 0
+
+
+def _walk(
+    capture: cv2.VideoCapture, indices: list[int], height: int, width: int
+) -> tuple[dict[int, np.ndarray], int]:
+    """Grab frames 0..max(indices), decoding only those in `indices`.
+
+    Returns ({index: [H, W, 3] uint8 RGB}, how many frames were grabbed);
+    stops early when the stream ends.
+    """
+    wanted = set(indices)
+    decoded: dict[int, np.ndarray] = {}
+    for index in range(max(indices) + 1):
+        if not capture.grab():
+            return decoded, index
+        if index in wanted:
+            ok, frame = capture.retrieve()
+            if ok and frame is not None:
+                decoded[index] = _to_rgb(frame, height, width)
+    return decoded, max(indices) + 1
+
+
+def _to_rgb(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A decoded BGR frame [h, w, 3] -> [height, width, 3] RGB."""
+    frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+
+def _read_counted(path: Path, frame_count: int, num_frames: int, height: int, width: int) -> np.ndarray:
+    """Sample from a clip known to have `frame_count` frames, reading it from the start again."""
+    if frame_count < 1:
+        raise ClipError(f"{path}: no decodable video frames (is it a video?)")
+    indices = sample_indices(frame_count, num_frames)
+    capture = _open_capture(path)
+    try:
+        decoded, _ = _walk(capture, indices, height, width)
+    finally:
+        capture.release()
+    missing = sorted(set(indices) - set(decoded))
+    if missing:
+        raise ClipError(f"{path}: frame {missing[0]} was counted but cannot be decoded")
+    return np.stack([decoded[i] for i in indices])
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 25.0) -> None:
+    """Write frames [N, H, W, 3] uint8 RGB: `.avi` as MJPG, `.mp4` as mp4v.
+
+    Creates the parent folders. Raises ClipError when OpenCV cannot write the file.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    codec = {".avi": "MJPG", ".mp4": "mp4v"}.get(path.suffix.lower())
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise ValueError(f"{path}: frames must be uint8 [N>=1, H, W, 3], got {frames.dtype} {list(frames.shape)}")
+    codec = _CODECS.get(path.suffix.lower())
     if codec is None:
-        raise ClipError(f"{path}: write .avi or .mp4")
+        raise ClipError(f"{path}: can only write {' or '.join(_CODECS)} files")
+    path.parent.mkdir(parents=True, exist_ok=True)
     height, width = frames.shape[1:3]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (width, height))
     if not writer.isOpened():
-        raise ClipError(f"{path}: OpenCV cannot write this file")
+        raise ClipError(f"{path}: OpenCV cannot open this file for writing")
     try:
         for frame in frames:
-            writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     finally:
         writer.release()

@@ -39,22 +39,65 @@ class FoldedTimeDistributed(layers.Wrapper):
         return ops.reshape(encoded, (batch, steps, *encoded.shape[1:]))  # [B, T, F]
 
 
-def small_cnn(image_size: int, name: str = "small_cnn") -> keras.Model:
+@keras.saving.register_keras_serializable(package="harflow")
+class FrameDifferences(layers.Layer):
+    """Each frame with its difference from the previous one: [B, T, H, W, C] -> [B, T, H, W, 2C].
+
+    TSN's "RGB difference" input: what moved lights up and a still background
+    cancels out, so a small model learns motion from few clips. The first
+    frame's difference is zero.
+    """
+
+    def call(self, frames):
+        previous = ops.concatenate([frames[:, :1], frames[:, :-1]], axis=1)
+        return ops.concatenate([frames, frames - previous], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 2 * input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="harflow")
+class SpatialSoftArgmax(layers.Layer):
+    """Where each feature map is brightest: [B, H, W, K] -> [B, 3K] (expected x, expected y, peak).
+
+    A softmax over the positions of each map, then the expected coordinate
+    (Levine et al., "Deep Spatial Autoencoders"): a few parameter-free numbers
+    per map that say where things are, which is what motion is made of.
+    """
+
+    def call(self, maps):
+        height, width, channels = maps.shape[1], maps.shape[2], maps.shape[3]
+        flat = ops.reshape(ops.transpose(maps, (0, 3, 1, 2)), (-1, channels, height * width))  # [B, K, HW]
+        weights = ops.softmax(flat, axis=-1)
+        ys, xs = ops.meshgrid(ops.linspace(-1.0, 1.0, height), ops.linspace(-1.0, 1.0, width), indexing="ij")
+        expected_x = ops.sum(weights * ops.reshape(xs, (1, 1, -1)), axis=-1)  # [B, K]
+        expected_y = ops.sum(weights * ops.reshape(ys, (1, 1, -1)), axis=-1)  # [B, K]
+        peak = ops.max(flat, axis=-1)  # [B, K]: how strongly the map fires (size, presence)
+        return ops.concatenate([expected_x, expected_y, peak], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 3 * input_shape[3])
+
+
+def small_cnn(image_size: int, channels: int = 3, name: str = "small_cnn") -> keras.Model:
     """A frame encoder trained from scratch that keeps *where* things are.
 
     Global pooling would throw position away, and then "moving left" and
-    "moving right" look the same; so the last feature map is flattened.
+    "moving right" look the same; flattening keeps it but invites memorising
+    backgrounds. So the feature maps end in a spatial soft-argmax: for each of
+    32 maps, where it fires and how strongly.
     """
-    inputs = keras.Input((image_size, image_size, 3))
+    inputs = keras.Input((image_size, image_size, channels))
     x = inputs
     for filters in (16, 32, 64):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)  # small datasets take few steps: 0.99 would lag
         x = layers.ReLU()(x)
-        x = layers.MaxPooling2D()(x)  # halves H and W
-    x = layers.Conv2D(16, 1, activation="relu")(x)  # [H/8, W/8, 16]
-    x = layers.Flatten()(x)
-    x = layers.Dense(128, activation="relu")(x)  # [128] per frame
+        if filters != 64:
+            x = layers.MaxPooling2D()(x)  # halves H and W: 64 -> 32 -> 16
+    x = layers.Conv2D(32, 1)(x)  # [H/4, W/4, 32] maps to locate
+    x = SpatialSoftArgmax()(x)  # [96]
+    x = layers.Dense(64, activation="relu")(x)  # [64] per frame
     return keras.Model(inputs, x, name=name)
 
 
@@ -70,7 +113,11 @@ def build_model(num_classes: int, ingest: IngestConfig, train: TrainConfig) -> k
     size = ingest.image_size
     frames = keras.Input((ingest.num_frames, size, size, 3), dtype="uint8", name="frames")
     x = layers.Rescaling(1.0 / 255)(ops.cast(frames, "float32"))
-    x = FoldedTimeDistributed(BACKBONES[train.backbone](size), name="frame_cnn")(x)  # [B, T, F]
+    channels = 3
+    if train.frame_differences:
+        x = FrameDifferences(name="frame_differences")(x)  # [B, T, H, W, 6]
+        channels = 6
+    x = FoldedTimeDistributed(BACKBONES[train.backbone](size, channels), name="frame_cnn")(x)  # [B, T, F]
     x = HEADS[train.head](train.rnn_units, name=train.head)(x)  # [B, U]
     x = layers.Dropout(train.dropout)(x)
     probabilities = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
