@@ -192,7 +192,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
 def _add_synth_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("synthetic dataset")
     group.add_argument("--train-clips", type=int, default=64, help="train clips per class (default: %(default)s)")
-    group.add_argument("--test-clips", type=int, default=8, help="test clips per class (default: %(default)s)")
+    group.add_argument("--test-clips", type=int, default=16, help="test clips per class (default: %(default)s)")
     group.add_argument("--synth-frames", type=int, default=32, help="frames per generated clip (default: %(default)s)")
     group.add_argument("--synth-size", type=int, default=96, help="generated frame size in pixels (default: %(default)s)")
 

@@ -43,10 +43,10 @@ class TrainConfig:
     frame_differences: bool = True  # feed each frame with its difference from the previous one
     rnn_units: int = 64
     dropout: float = 0.3
-    epochs: int = 20
+    epochs: int = 30
     batch_size: int = 16
     learning_rate: float = 2e-3
-    early_stopping_patience: int = 6
+    early_stopping_patience: int = 8  # epochs without a better val_loss before stopping
     seed: int = 0
 
 

@@ -58,10 +58,11 @@ def run_fn(fn_args) -> None:
         verbose=0,
         callbacks=[
             EpochLog(),
-            keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True),
+            keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True),
             keras.callbacks.EarlyStopping(
-                monitor="val_accuracy", patience=train.early_stopping_patience, restore_best_weights=True
+                monitor="val_loss", patience=train.early_stopping_patience, restore_best_weights=True
             ),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3),
             keras.callbacks.TensorBoard(log_dir=os.path.join(fn_args.model_run_dir, "logs")),
         ],
     )
