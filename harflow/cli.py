@@ -282,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, FileNotFoundError, FileExistsError, ValueError) as error:
+        if os.environ.get("HARFLOW_DEBUG") == "1":
+            raise
         print(f"harflow: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
