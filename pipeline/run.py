@@ -7,6 +7,7 @@ MLMD to say what the run produced: the evaluation, the blessing, the push.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +37,21 @@ def metadata_config(config: PipelineConfig):
     return metadata.sqlite_metadata_connection_config(config.metadata_path)
 
 
+class _DropBeamWorkerChatter(logging.Filter):
+    """Beam's multi-processing workers each warn that they have no semi_persistent_directory,
+    which only matters for user-registered schemas (harflow registers none)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "semi_persistent_directory" not in record.getMessage()
+
+
 def run_locally(config: PipelineConfig) -> Outcome:
     """Run the whole pipeline for `config`; returns what it produced."""
     from pipeline.pipeline import create_pipeline
+
+    worker_log = logging.getLogger("apache_beam.runners.portability.local_job_service")
+    if not any(isinstance(f, _DropBeamWorkerChatter) for f in worker_log.filters):
+        worker_log.addFilter(_DropBeamWorkerChatter())
 
     config = config.absolute()
     pipeline = create_pipeline(config, metadata_connection_config=metadata_config(config))

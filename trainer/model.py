@@ -79,22 +79,25 @@ class SpatialSoftArgmax(layers.Layer):
         return (input_shape[0], 3 * input_shape[3])
 
 
-def small_cnn(image_size: int, channels: int = 3, name: str = "small_cnn") -> keras.Model:
+def small_cnn(image_size: int, channels: int = 3, name: str = "small_cnn", first_stride: int = 2) -> keras.Model:
     """A frame encoder trained from scratch that keeps *where* things are.
 
     Global pooling would throw position away, and then "moving left" and
     "moving right" look the same; flattening keeps it but invites memorising
     backgrounds. So the feature maps end in a spatial soft-argmax: for each of
     32 maps, where it fires and how strongly.
+
+    The first convolution strides by 2 (`first_stride`): at full resolution it
+    and its batch norm were half of a CPU training step (docs/benchmarks.md).
     """
     inputs = keras.Input((image_size, image_size, channels))
     x = inputs
-    for filters in (16, 32, 64):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    for filters, strides in ((16, first_stride), (32, 1), (64, 1)):
+        x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization(momentum=0.9)(x)  # small datasets take few steps: 0.99 would lag
         x = layers.ReLU()(x)
-        if filters != 64:
-            x = layers.MaxPooling2D()(x)  # halves H and W: 64 -> 32 -> 16
+        if filters == 32 or (filters == 16 and first_stride == 1):
+            x = layers.MaxPooling2D()(x)  # with the stride: 64 -> 32 -> 16
     x = layers.Conv2D(32, 1)(x)  # [H/4, W/4, 32] maps to locate
     x = SpatialSoftArgmax()(x)  # [96]
     x = layers.Dense(64, activation="relu")(x)  # [64] per frame

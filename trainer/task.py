@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 
 import keras
 import tensorflow as tf
 
 from harflow import features
-from harflow.config import PipelineConfig
+from harflow.config import PipelineConfig, TrainConfig
 from trainer.data import clip_dataset
 from trainer.export import export_saved_model
 from trainer.model import build_model
@@ -50,22 +51,30 @@ def run_fn(fn_args) -> None:
 
     model = build_model(len(class_names), ingest, train)
     model.summary(print_fn=lambda line, **_: print(line))
-    checkpoint = os.path.join(fn_args.model_run_dir, "best.keras")
-    history = model.fit(
-        dataset(fn_args.train_files, shuffle=True),
-        validation_data=dataset(fn_args.eval_files, shuffle=False),
+    with warnings.catch_warnings():
+        # A TFRecord dataset's length is unknown until the first epoch ends; Keras says so once.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        history = fit(model, dataset(fn_args.train_files, True), dataset(fn_args.eval_files, False), train, fn_args.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as handle:
+        handle.write(json.dumps(history.history))
+    export_saved_model(model, fn_args.serving_model_dir, class_names, ingest)
+
+
+def fit(model, train_data, val_data, train: TrainConfig, run_dir: str) -> keras.callbacks.History:
+    """Fit with early stopping on val_loss; the best epoch's weights are kept (and saved as run_dir/best.keras)."""
+    return model.fit(
+        train_data,
+        validation_data=val_data,
         epochs=train.epochs,
+        shuffle=False,  # the dataset shuffles itself (trainer.data.clip_dataset)
         verbose=0,
         callbacks=[
             EpochLog(),
-            keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True),
+            keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor="val_loss", save_best_only=True),
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=train.early_stopping_patience, restore_best_weights=True
             ),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3),
-            keras.callbacks.TensorBoard(log_dir=os.path.join(fn_args.model_run_dir, "logs")),
+            keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "logs")),
         ],
     )
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as handle:
-        handle.write(json.dumps(history.history))
-    export_saved_model(model, fn_args.serving_model_dir, class_names, ingest)
