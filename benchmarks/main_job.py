@@ -78,6 +78,7 @@ def main() -> None:
     env = dict(os.environ)
     if args.fresh_env:
         env["HARFLOW_CACHE"] = str(scratch / "cache")
+        env["PIP_NO_CACHE_DIR"] = "1"  # download every package, as a fresh machine would
     try:
         first, output = timed(["make", "demo"], clone, env, scratch / "demo-1.log")
         accuracy_line = re.search(r"test accuracy \(TFMA, eval split, (\d+) clips\): ([0-9.]+)", output)
