@@ -63,16 +63,16 @@ def validation_groups(groups: set[str], val_fraction: float) -> set[str]:
     return set(sorted(groups)[::step])
 
 
-def _lines(path: Path) -> list[str]:
+def _lines(path: Path, what: str = "split file") -> list[str]:
     if not path.is_file():
-        raise DatasetError(f"{path}: split file not found (a UCF101-layout dataset needs it)")
+        raise DatasetError(f"{path}: {what} not found (a UCF101-layout dataset needs classInd.txt and its split lists)")
     return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
 
 
 def read_class_index(path: Path) -> tuple[str, ...]:
     """classInd.txt -> class names in label order."""
     entries = []
-    for number, line in enumerate(_lines(path), 1):
+    for number, line in enumerate(_lines(path, "class index"), 1):
         parts = line.split()
         if len(parts) != 2 or not parts[0].isdigit():
             raise DatasetError(f"{path}:{number}: expected '<index> <ClassName>', got {line!r}")

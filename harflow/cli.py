@@ -41,7 +41,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the pipeline on a dataset."""
     config = _pipeline_config(args, dataset_root=args.data)
-    _require_dataset(config.ingest.dataset_root)
+    _require_dataset(config.ingest)
     return _run_and_report(config)
 
 
@@ -113,12 +113,17 @@ def _pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineCon
     )
 
 
-def _require_dataset(root: str) -> None:
-    path = Path(root)
-    if not path.is_dir():
+def _require_dataset(ingest: IngestConfig) -> None:
+    """Read the dataset's index before the pipeline starts: a bad folder or split file is one line here."""
+    from components.datasets import read_dataset
+
+    root = ingest.dataset_root
+    if not Path(root).is_dir():
         raise UsageError(f"{root}: no such dataset folder (make one with `harflow synth {root}`)")
-    if not (path / "classInd.txt").is_file():
-        raise UsageError(f"{path / 'classInd.txt'}: not found; a UCF101-layout dataset needs classInd.txt and split lists")
+    index = read_dataset(ingest.dataset, root, split=ingest.split, val_fraction=ingest.val_fraction)
+    missing = [split for split in ("train", "eval") if index.count(split) == 0]
+    if missing:
+        raise UsageError(f"{root}: the split lists of split {ingest.split} name no {' and no '.join(missing)} clips")
 
 
 def _run_and_report(config: PipelineConfig) -> int:

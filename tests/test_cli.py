@@ -44,3 +44,25 @@ def test_a_missing_dataset_is_a_one_line_error_naming_it(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"harflow: error: {tmp_path / 'ucf101'}: no such dataset folder (make one with `harflow synth {tmp_path / 'ucf101'}`)"
     ]
+
+
+def test_a_dataset_without_class_index_is_a_one_line_error_naming_the_file(tmp_path):
+    (tmp_path / "data").mkdir()
+    result = harflow("run", "--data", str(tmp_path / "data"), "--work-dir", str(tmp_path / "work"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "data" / "classInd.txt") in lines[0] and "not found" in lines[0]
+    assert not (tmp_path / "work").exists()  # refused before the pipeline started
+
+
+def test_a_missing_split_list_is_a_one_line_error_naming_the_file(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "classInd.txt").write_text("1 Walk\r\n")
+    (data / "trainlist02.txt").write_text("Walk/v_Walk_g08_c01.avi 1\r\n")
+    result = harflow("run", "--data", str(data), "--split", "2", "--work-dir", str(tmp_path / "work"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"harflow: error: {data / 'testlist02.txt'}: split file not found "
+        "(a UCF101-layout dataset needs classInd.txt and its split lists)"
+    ]
