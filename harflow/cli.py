@@ -115,13 +115,13 @@ def _pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineCon
 
 def _require_dataset(ingest: IngestConfig) -> None:
     """Read the dataset's index before the pipeline starts: a bad folder or split file is one line here."""
-    from components.datasets import read_dataset
+    from components.datasets import EVAL, TRAIN, read_dataset
 
     root = ingest.dataset_root
     if not Path(root).is_dir():
         raise UsageError(f"{root}: no such dataset folder (make one with `harflow synth {root}`)")
     index = read_dataset(ingest.dataset, root, split=ingest.split, val_fraction=ingest.val_fraction)
-    missing = [split for split in ("train", "eval") if index.count(split) == 0]
+    missing = [split for split in (TRAIN, EVAL) if index.count(split) == 0]
     if missing:
         raise UsageError(f"{root}: the split lists of split {ingest.split} name no {' and no '.join(missing)} clips")
 

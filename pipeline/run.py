@@ -45,13 +45,15 @@ class _DropBeamWorkerChatter(logging.Filter):
         return "semi_persistent_directory" not in record.getMessage()
 
 
+_BEAM_WORKER_CHATTER = _DropBeamWorkerChatter()
+
+
 def run_locally(config: PipelineConfig) -> Outcome:
     """Run the whole pipeline for `config`; returns what it produced."""
     from pipeline.pipeline import create_pipeline
 
-    worker_log = logging.getLogger("apache_beam.runners.portability.local_job_service")
-    if not any(isinstance(f, _DropBeamWorkerChatter) for f in worker_log.filters):
-        worker_log.addFilter(_DropBeamWorkerChatter())
+    # addFilter ignores a filter that is already there, so repeated runs add it once
+    logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_BEAM_WORKER_CHATTER)
 
     config = config.absolute()
     pipeline = create_pipeline(config, metadata_connection_config=metadata_config(config))

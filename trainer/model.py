@@ -92,12 +92,13 @@ def small_cnn(image_size: int, channels: int = 3, name: str = "small_cnn", first
     """
     inputs = keras.Input((image_size, image_size, channels))
     x = inputs
-    for filters, strides in ((16, first_stride), (32, 1), (64, 1)):
+    # (filters, stride, max-pool after): H and W halve twice, 64 -> 32 -> 16, by stride or pooling
+    for filters, strides, pool in ((16, first_stride, first_stride == 1), (32, 1, True), (64, 1, False)):
         x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization(momentum=0.9)(x)  # small datasets take few steps: 0.99 would lag
         x = layers.ReLU()(x)
-        if filters == 32 or (filters == 16 and first_stride == 1):
-            x = layers.MaxPooling2D()(x)  # with the stride: 64 -> 32 -> 16
+        if pool:
+            x = layers.MaxPooling2D()(x)
     x = layers.Conv2D(32, 1)(x)  # [H/4, W/4, 32] maps to locate
     x = SpatialSoftArgmax()(x)  # [96]
     x = layers.Dense(64, activation="relu")(x)  # [64] per frame

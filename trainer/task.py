@@ -54,7 +54,9 @@ def run_fn(fn_args) -> None:
     with warnings.catch_warnings():
         # A TFRecord dataset's length is unknown until the first epoch ends; Keras says so once.
         warnings.filterwarnings("ignore", message="Your input ran out of data")
-        history = fit(model, dataset(fn_args.train_files, True), dataset(fn_args.eval_files, False), train, fn_args.model_run_dir)
+        train_data = dataset(fn_args.train_files, shuffle=True)
+        val_data = dataset(fn_args.eval_files, shuffle=False)
+        history = fit(model, train_data, val_data, train, fn_args.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as handle:
         handle.write(json.dumps(history.history))
     export_saved_model(model, fn_args.serving_model_dir, class_names, ingest)
