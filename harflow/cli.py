@@ -101,16 +101,28 @@ def _pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineCon
         beam_args=tuple(beam_args),
         enable_cache=not args.no_cache,
         serving_dir=args.serving_dir or "",
-        ingest=IngestConfig(
-            dataset_root=dataset_root,
-            dataset=getattr(args, "dataset", "ucf101"),
-            split=getattr(args, "split", 1),
-            num_frames=args.frames,
-            image_size=args.size,
-        ),
-        train=TrainConfig(head=args.head, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed),
-        gate=GateConfig(min_accuracy=args.min_accuracy),
+        ingest=_ingest_config(args, dataset_root),
+        train=_train_config(args),
+        gate=_gate_config(args),
     )
+
+
+def _ingest_config(args: argparse.Namespace, dataset_root: str) -> IngestConfig:
+    return IngestConfig(
+        dataset_root=dataset_root,
+        dataset=getattr(args, "dataset", "ucf101"),
+        split=getattr(args, "split", 1),
+        num_frames=args.frames,
+        image_size=args.size,
+    )
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(head=args.head, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+
+
+def _gate_config(args: argparse.Namespace) -> GateConfig:
+    return GateConfig(min_accuracy=args.min_accuracy)
 
 
 def _require_dataset(ingest: IngestConfig) -> None:
@@ -178,7 +190,6 @@ def _progress(label: str):
 
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     defaults = PipelineConfig()
-    ingest, train, gate = defaults.ingest, defaults.train, defaults.gate
     group = parser.add_argument_group("pipeline")
     group.add_argument("--work-dir", default=defaults.work_dir, help="pipeline root, MLMD and serving dir live here (default: %(default)s)")
     group.add_argument("--name", default=defaults.name, help="pipeline name (default: %(default)s)")
@@ -186,11 +197,29 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--workers", type=int, default=2, help="Beam DirectRunner worker processes (default: %(default)s)")
     group.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing TFX's cache")
     group.add_argument("--serving-dir", help="TF Serving model base path to push to (default: WORK_DIR/serving/NAME)")
+    _add_ingest_options(parser)
+    _add_train_options(parser)
+    _add_gate_options(parser)
+
+
+def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
+    ingest = IngestConfig()
+    group = parser.add_argument_group("ingestion (VideoExampleGen)")
     group.add_argument("--frames", type=int, default=ingest.num_frames, help="frames sampled per clip (default: %(default)s)")
     group.add_argument("--size", type=int, default=ingest.image_size, help="frame size in pixels, square (default: %(default)s)")
+
+
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    train = TrainConfig()
+    group = parser.add_argument_group("training (Trainer)")
     group.add_argument("--head", choices=["gru", "lstm"], default=train.head, help="recurrent layer (default: %(default)s)")
     group.add_argument("--epochs", type=int, default=train.epochs, help="at most this many epochs; early stopping may end sooner (default: %(default)s)")
     group.add_argument("--batch-size", type=int, default=train.batch_size, help="(default: %(default)s)")
+
+
+def _add_gate_options(parser: argparse.ArgumentParser) -> None:
+    gate = GateConfig()
+    group = parser.add_argument_group("gate and push (Evaluator, Pusher)")
     group.add_argument("--min-accuracy", type=float, default=gate.min_accuracy, help="the Evaluator blesses only above this eval accuracy (default: %(default)s)")
 
 

@@ -64,46 +64,68 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None):
     """Build the TFX pipeline for `config` (paths should be absolute: see PipelineConfig.absolute)."""
     from tfx import v1 as tfx
 
+    ingest, examples = ingest_components(config)
+    training, model = training_components(config, examples)
+    gate = gate_and_push_components(config, examples, model)
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.name,
+        pipeline_root=config.pipeline_root,
+        components=[*ingest, *training, *gate],
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(config.beam_args),
+    )
+
+
+def ingest_components(config: PipelineConfig):
+    """Videos -> TFRecord frame sequences. Returns (components, the Examples channel)."""
     from components.video_example_gen.component import VideoExampleGen
 
     example_gen = VideoExampleGen(
         ingest_config_json=_json(config.ingest),
         dataset_fingerprint=dataset_fingerprint(config.ingest.dataset_root),
     )
+    return [example_gen], example_gen.outputs["examples"]
+
+
+def training_components(config: PipelineConfig, examples):
+    """Examples -> a trained candidate. Returns (components, the candidate Model channel)."""
+    from tfx import v1 as tfx
+
     trainer = tfx.components.Trainer(
         run_fn=TRAINER_RUN_FN,
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         train_args=tfx.proto.TrainArgs(splits=["train"]),
         eval_args=tfx.proto.EvalArgs(splits=["val"]),
         custom_config={"harflow": config.to_json()},
     )
+    return [trainer], trainer.outputs["model"]
+
+
+def gate_and_push_components(config: PipelineConfig, examples, model):
+    """The candidate `model` is pushed only if the Evaluator blesses it against the latest blessed model."""
+    from tfx import v1 as tfx
+
     baseline = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model")
     evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         example_splits=["eval"],
-        model=trainer.outputs["model"],
+        model=model,
         baseline_model=baseline.outputs["model"],
         eval_config=eval_config(config),
     )
     pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"],
+        model=model,
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_base)
         ),
     )
-    return tfx.dsl.Pipeline(
-        pipeline_name=config.name,
-        pipeline_root=config.pipeline_root,
-        components=[example_gen, trainer, baseline, evaluator, pusher],
-        enable_cache=config.enable_cache,
-        metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=list(config.beam_args),
-    )
+    return [baseline, evaluator, pusher]
 
 
 def _json(section) -> str:
