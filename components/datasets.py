@@ -2,6 +2,9 @@
 
 A reader turns a dataset folder into a `DatasetIndex`: the class names and,
 for every clip, its path, label, group and split. Nothing is decoded here.
+Three layouts, chosen by name or detected (`detect_layout`): `ucf101` (this
+module), `hmdb51` (components/datasets_hmdb51.py) and `folder`, a folder per
+class (components/datasets_folder.py).
 
 UCF101 layout (the embedded synthetic dataset uses it too):
 
@@ -121,21 +124,77 @@ def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15) ->
     return DatasetIndex(class_names=class_names, clips=tuple(clips))
 
 
-def _record(root: Path, clip_id: str, label: int, class_names: tuple[str, ...], split: str) -> ClipRecord:
+def _record(
+    root: Path, clip_id: str, label: int, class_names: tuple[str, ...], split: str, group: str | None = None
+) -> ClipRecord:
     return ClipRecord(
         path=str(root / clip_id),
         clip_id=clip_id,
         label=label,
         label_name=class_names[label],
-        group=group_of(clip_id),
+        group=group_of(clip_id) if group is None else group,
         split=split,
     )
 
 
-READERS = {"ucf101": read_ucf101}
+LAYOUTS = ("ucf101", "hmdb51", "folder")  # what `--dataset` accepts, besides "auto"
 
 
-def read_dataset(kind: str, root: str | Path, split: int = 1, val_fraction: float = 0.15) -> DatasetIndex:
-    if kind not in READERS:
-        raise DatasetError(f"unknown dataset layout {kind!r}; choose one of {', '.join(sorted(READERS))}")
-    return READERS[kind](root, split=split, val_fraction=val_fraction)
+def detect_layout(root: str | Path) -> str:
+    """Which layout a dataset folder has, from the files it holds; DatasetError when none or ambiguous.
+
+    ucf101: classInd.txt; hmdb51: <class>_test_split<N>.txt files (in the root or
+    in testTrainMulti_7030_splits/); folder: neither, but class folders of videos.
+    """
+    from components import datasets_folder, datasets_hmdb51
+
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: dataset folder not found")
+    found = []
+    if (root / "classInd.txt").is_file():
+        found.append("ucf101")
+    if datasets_hmdb51.split_folder(root) is not None:
+        found.append("hmdb51")
+    if len(found) > 1:
+        raise DatasetError(f"{root}: looks like both {' and '.join(found)}; choose one with --dataset")
+    if found:
+        return found[0]
+    if datasets_folder.class_folders(root):
+        return "folder"
+    raise DatasetError(
+        f"{root}: no dataset layout found: {root / 'classInd.txt'} not found (UCF101), no *_test_splitN.txt "
+        "here or in testTrainMulti_7030_splits/ (HMDB51), no class folders of videos (folder); see docs/ingestion.md"
+    )
+
+
+def read_dataset(kind: str, root: str | Path, split: int = 1, val_fraction: float = 0.15, **options) -> DatasetIndex:
+    """Index `root` with the reader of layout `kind` ("auto": detect it).
+
+    options go to the folder reader (groups, random_split, test_fraction, seed).
+    """
+    from components import datasets_folder, datasets_hmdb51
+
+    if kind == "auto":
+        kind = detect_layout(root)
+    if kind == "ucf101":
+        return read_ucf101(root, split=split, val_fraction=val_fraction)
+    if kind == "hmdb51":
+        return datasets_hmdb51.read_hmdb51(root, split=split, val_fraction=val_fraction)
+    if kind == "folder":
+        return datasets_folder.read_folder(root, val_fraction=val_fraction, **options)
+    raise DatasetError(f"unknown dataset layout {kind!r}; choose one of auto, {', '.join(LAYOUTS)}")
+
+
+def read_configured(ingest) -> DatasetIndex:
+    """The index a harflow.config.IngestConfig describes (its dataset root, layout, split and options)."""
+    return read_dataset(
+        ingest.dataset,
+        ingest.dataset_root,
+        split=ingest.split,
+        val_fraction=ingest.val_fraction,
+        groups=ingest.groups,
+        random_split=ingest.random_split,
+        test_fraction=ingest.test_fraction,
+        seed=ingest.split_seed,
+    )

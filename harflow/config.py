@@ -18,12 +18,22 @@ class IngestConfig:
     """How clips become TFRecord frame sequences."""
 
     dataset_root: str = "harflow-work/data/synth"
-    dataset: str = "ucf101"  # the layout of dataset_root: ucf101 (classInd.txt + split lists)
-    split: int = 1  # which official split (1, 2 or 3)
+    # the layout of dataset_root: ucf101 (classInd.txt + split lists), hmdb51 (testTrainMulti_7030_splits),
+    # folder (a folder per class) or auto (detected from the files; components/datasets.py)
+    dataset: str = "auto"
+    split: int = 1  # which official split (1, 2 or 3; ucf101 and hmdb51)
     num_frames: int = 8  # frames sampled per clip, spread uniformly over the whole clip
     image_size: int = 64  # frames are resized to image_size x image_size
     jpeg_quality: int = 90
+    color: str = "rgb"  # rgb, or gray (luminance repeated in all 3 channels, so the format stays [H, W, 3])
     val_fraction: float = 0.15  # share of the official train list's groups held out for validation
+    # folder layout only: where groups come from (auto, subfolder, name, or a CSV file clip,group),
+    # the share of groups for eval, and a seeded per-clip random split instead (only when asked)
+    groups: str = "auto"
+    test_fraction: float = 0.2
+    random_split: bool = False
+    split_seed: int = 0
+    require_all_classes: bool = True  # fail the run when a non-empty split lacks a class
 
     def __post_init__(self) -> None:
         if self.split not in (1, 2, 3):
@@ -32,6 +42,10 @@ class IngestConfig:
             raise ValueError("num_frames must be >= 1 and image_size >= 8")
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError(f"jpeg_quality must be in 1..100, not {self.jpeg_quality}")
+        if self.color not in ("rgb", "gray"):
+            raise ValueError(f"color must be rgb or gray, not {self.color!r}")
+        if not 0 < self.test_fraction < 1 or not 0 <= self.val_fraction < 1:
+            raise ValueError("test_fraction must be in (0, 1) and val_fraction in [0, 1)")
 
 
 @dataclass(frozen=True)

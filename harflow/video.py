@@ -16,6 +16,7 @@ without reading the whole file: such a clip is sampled from its declared part.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}  # this OpenCV wheel cannot encode H.264
+_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}
+COLORS = ("rgb", "gray")  # this OpenCV wheel cannot encode H.264
 
 
 class ClipError(ValueError):
@@ -67,11 +69,13 @@ def read_clip(
     size: int | tuple[int, int],
     *,
     max_frames: int | None = None,
+    color: str = "rgb",
 ) -> Clip:
     """Sample `num_frames` frames spread over the whole clip, resized to `size`.
 
     size: an int for square frames, or (height, width).
     max_frames: consider only the first `max_frames` frames (long videos).
+    color: "rgb", or "gray" (luminance repeated in the 3 channels; the shape stays [T, H, W, 3]).
     Returns a Clip whose frames are [num_frames, H, W, 3] uint8 RGB.
     Raises FileNotFoundError for a missing file, ClipError for a file without
     decodable video frames.
@@ -82,7 +86,22 @@ def read_clip(
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+    if color not in COLORS:
+        raise ValueError(f"color must be one of {', '.join(COLORS)}, got {color!r}")
+    clip = _sample(path, num_frames, height, width, max_frames)
+    if color == "gray":
+        clip = dataclasses.replace(clip, frames=to_gray(clip.frames))
+    return clip
 
+
+def to_gray(frames: np.ndarray) -> np.ndarray:
+    """[T, H, W, 3] RGB -> [T, H, W, 3] with each pixel's luminance (ITU-R 601) in all three channels."""
+    luminance = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in frames])  # [T, H, W]
+    return np.repeat(luminance[..., None], 3, axis=-1)
+
+
+def _sample(path: Path, num_frames: int, height: int, width: int, max_frames: int | None) -> Clip:
+    """read_clip's work once the arguments are checked."""
     capture = _open_capture(path)
     try:
         declared = _declared_frame_count(capture)
@@ -138,7 +157,34 @@ def _existing_file(path: str | os.PathLike) -> Path:
         raise ClipError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise ClipError(f"{path}: empty file")
+    image = still_image_format(path)
+    if image:
+        raise ClipError(f"{path}: a still {image} image, not a video")
     return path
+
+
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def still_image_format(path: Path) -> str | None:
+    """The image format a file starts with (PNG, JPEG, GIF, BMP, TIFF, WEBP), or None.
+
+    FFmpeg opens a lone image as a one-frame video whatever its name, so a
+    photo renamed to .avi would otherwise pass as a clip.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for signature, name in _IMAGE_SIGNATURES if head.startswith(signature)), None)
 
 
 def _frame_size(size: int | tuple[int, int]) -> tuple[int, int]:
