@@ -76,6 +76,24 @@ def cmd_env(args: argparse.Namespace) -> int:
     return env.main([args.verb, *args.argv])
 
 
+def cmd_data_download(args: argparse.Namespace) -> int:
+    """Download (or take --archive files), unpack and arrange UCF101 or HMDB51 (standard library only)."""
+    from harflow import download
+
+    try:
+        root = download.download(args.dataset, args.dir, archives=args.archive, progress=lambda line: print(line, flush=True))
+    except download.DownloadError as error:
+        raise UsageError(str(error)) from None
+    print(f"next: harflow run --data {root} --dataset {args.dataset}")
+    return 0
+
+
+def cmd_data_stats(args: argparse.Namespace) -> int:
+    """Print statistics.md of an Examples artifact (or of the newest VideoExampleGen run under a work dir)."""
+    print(_statistics_file(Path(args.path)).read_text(), end="")
+    return 0
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -94,6 +112,7 @@ def _synth_config(args: argparse.Namespace):
 def _pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineConfig:
     beam_args = [f"--direct_num_workers={args.workers}"]
     beam_args.append("--direct_running_mode=" + ("multi_processing" if args.workers > 1 else "in_memory"))
+    beam_args += getattr(args, "beam_arg", None) or []  # e.g. --runner=FlinkRunner (docs/ingestion.md)
     return PipelineConfig(
         name=args.name,
         work_dir=args.work_dir,
@@ -110,10 +129,17 @@ def _pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineCon
 def _ingest_config(args: argparse.Namespace, dataset_root: str) -> IngestConfig:
     return IngestConfig(
         dataset_root=dataset_root,
-        dataset=getattr(args, "dataset", "ucf101"),
+        dataset=getattr(args, "dataset", "auto"),
         split=getattr(args, "split", 1),
         num_frames=args.frames,
         image_size=args.size,
+        jpeg_quality=args.jpeg_quality,
+        color=args.color,
+        groups=getattr(args, "groups", "auto"),
+        test_fraction=getattr(args, "test_fraction", 0.2),
+        random_split=getattr(args, "random_split", False),
+        split_seed=getattr(args, "split_seed", 0),
+        require_all_classes=not args.allow_missing_classes,
     )
 
 
@@ -127,15 +153,35 @@ def _gate_config(args: argparse.Namespace) -> GateConfig:
 
 def _require_dataset(ingest: IngestConfig) -> None:
     """Read the dataset's index before the pipeline starts: a bad folder or split file is one line here."""
-    from components.datasets import EVAL, TRAIN, read_dataset
+    from components.datasets import EVAL, SPLITS, TRAIN, read_configured
 
     root = ingest.dataset_root
     if not Path(root).is_dir():
         raise UsageError(f"{root}: no such dataset folder (make one with `harflow synth {root}`)")
-    index = read_dataset(ingest.dataset, root, split=ingest.split, val_fraction=ingest.val_fraction)
+    index = read_configured(ingest)
     missing = [split for split in (TRAIN, EVAL) if index.count(split) == 0]
     if missing:
         raise UsageError(f"{root}: the split lists of split {ingest.split} name no {' and no '.join(missing)} clips")
+    for split in SPLITS:
+        present = {clip.label for clip in index.clips if clip.split == split}
+        absent = [name for label, name in enumerate(index.class_names) if present and label not in present]
+        if absent and ingest.require_all_classes:
+            raise UsageError(
+                f"{root}: split {split} has no clips of {', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''} "
+                "(add clips, change the split, or pass --allow-missing-classes)"
+            )
+    counts = ", ".join(f"{split} {index.count(split)}" for split in SPLITS)
+    print(f"dataset {root}: {len(index.class_names)} classes; clips: {counts}", flush=True)
+
+
+def _statistics_file(path: Path) -> Path:
+    """statistics.md in an Examples folder, or in the newest VideoExampleGen output under a work dir."""
+    candidates = [path / "statistics.md"] if (path / "statistics.md").is_file() else []
+    if not candidates and path.is_dir():
+        candidates = sorted(path.glob("**/VideoExampleGen/examples/*/statistics.md"), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        raise UsageError(f"{path}: no statistics.md here or under */VideoExampleGen/examples/ (run the pipeline first)")
+    return candidates[-1]
 
 
 def _run_and_report(config: PipelineConfig) -> int:
@@ -197,6 +243,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--workers", type=int, default=2, help="Beam DirectRunner worker processes (default: %(default)s)")
     group.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing TFX's cache")
     group.add_argument("--serving-dir", help="TF Serving model base path to push to (default: WORK_DIR/serving/NAME)")
+    group.add_argument("--beam-arg", action="append", metavar="ARG", help="a Beam pipeline option, repeatable, e.g. --beam-arg=--runner=FlinkRunner (docs/ingestion.md)")
     _add_ingest_options(parser)
     _add_train_options(parser)
     _add_gate_options(parser)
@@ -207,6 +254,18 @@ def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("ingestion (VideoExampleGen)")
     group.add_argument("--frames", type=int, default=ingest.num_frames, help="frames sampled per clip (default: %(default)s)")
     group.add_argument("--size", type=int, default=ingest.image_size, help="frame size in pixels, square (default: %(default)s)")
+    group.add_argument("--jpeg-quality", type=int, default=ingest.jpeg_quality, help="JPEG quality of stored frames, 1-100 (default: %(default)s)")
+    group.add_argument("--color", choices=["rgb", "gray"], default=ingest.color, help="rgb, or gray in all 3 channels (default: %(default)s)")
+    group.add_argument("--allow-missing-classes", action="store_true", help="do not fail when a split has no clips of some class")
+
+
+def _add_folder_options(parser: argparse.ArgumentParser) -> None:
+    ingest = IngestConfig()
+    group = parser.add_argument_group("folder-per-class datasets (--dataset folder)")
+    group.add_argument("--groups", default=ingest.groups, metavar="SOURCE", help="where a clip's group comes from: auto (sub-folder, else _gNN_ in the name), subfolder, name, or a CSV file 'clip,group'; a group never spans two splits (default: %(default)s)")
+    group.add_argument("--test-fraction", type=float, default=ingest.test_fraction, help="share of groups for the eval split (default: %(default)s)")
+    group.add_argument("--random-split", action="store_true", help="split each class's clips at random (seeded) instead of by group: only when clips are unrelated")
+    group.add_argument("--split-seed", type=int, default=ingest.split_seed, help="seed of the group or random split (default: %(default)s)")
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
@@ -254,13 +313,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run the pipeline on a dataset folder",
-        description="Run the pipeline on a UCF101-layout dataset (classInd.txt, trainlistNN.txt, testlistNN.txt).",
+        description="Run the pipeline on a dataset folder: UCF101 (classInd.txt, trainlistNN.txt, testlistNN.txt), "
+        "HMDB51 (testTrainMulti_7030_splits/) or a folder per class of clips. `harflow data download` fetches "
+        "UCF101 and HMDB51; docs/ingestion.md describes the layouts.",
     )
     run.add_argument("--data", required=True, help="dataset root folder")
-    run.add_argument("--dataset", choices=["ucf101"], default="ucf101", help="dataset layout (default: %(default)s)")
-    run.add_argument("--split", type=int, choices=[1, 2, 3], default=1, help="official split (default: %(default)s)")
+    run.add_argument("--dataset", choices=["auto", "ucf101", "hmdb51", "folder"], default="auto", help="dataset layout; auto detects it from the files (default: %(default)s)")
+    run.add_argument("--split", type=int, choices=[1, 2, 3], default=1, help="official split of UCF101/HMDB51 (default: %(default)s)")
     run.add_argument("--seed", type=int, default=0, help="training seed (default: %(default)s)")
     _add_pipeline_options(run)
+    _add_folder_options(run)
     run.set_defaults(func=cmd_run)
 
     synth = commands.add_parser(
@@ -288,6 +350,23 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top", type=int, default=5, help="how many classes to print (default: %(default)s)")
     predict.set_defaults(func=cmd_predict)
 
+    data = commands.add_parser(
+        "data",
+        help="download UCF101 or HMDB51; show ingestion statistics",
+        description="`download ucf101|hmdb51 DIR` fetches the official archives (resuming partial downloads), "
+        "unpacks them and arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. "
+        "`stats PATH` prints the class counts and frames per clip of an ingestion run.",
+    )
+    data_verbs = data.add_subparsers(dest="verb", metavar="VERB", required=True)
+    fetch = data_verbs.add_parser("download", help="fetch, unpack and arrange a dataset", description="Fetch the official archives and split files into DIR/downloads (resumable), unpack them and arrange DIR in the layout `harflow run` reads.")
+    fetch.add_argument("dataset", choices=["ucf101", "hmdb51"])
+    fetch.add_argument("dir", metavar="DIR", help="where the dataset goes")
+    fetch.add_argument("--archive", action="append", metavar="FILE", help="use this archive already on disk instead of downloading (repeat for the videos and the split files)")
+    fetch.set_defaults(func=cmd_data_download)
+    show = data_verbs.add_parser("stats", help="print an ingestion run's statistics", description="Print statistics.md (clips per class and split, frames per clip, rejects) of an Examples folder, or of the newest VideoExampleGen run under a work dir.")
+    show.add_argument("path", nargs="?", default=PipelineConfig().work_dir, help="Examples folder or work dir (default: %(default)s)")
+    show.set_defaults(func=cmd_data_stats)
+
     environment = commands.add_parser(
         "env",
         help="show, build or use harflow's environment",
@@ -304,10 +383,22 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- main
 
 
+def _runs_on_host(args: argparse.Namespace) -> bool:
+    """Commands that need no TFX run on the host's Python; `data download` too, unless only the
+    environment's root file system has a RAR extractor (bsdtar, installed there by harflow.env)."""
+    if args.command == "env":
+        return True
+    if args.command == "data":
+        from harflow.download import rar_extractor
+
+        return args.verb == "stats" or rar_extractor() is not None or not env.needs_rootfs()
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if args.command != "env" and os.environ.get(env.IN_ENV_FLAG) != "1":
+    if not _runs_on_host(args) and os.environ.get(env.IN_ENV_FLAG) != "1":
         try:
             return env.run(["python", "-m", "harflow", *argv])
         except env.EnvironmentError_ as error:

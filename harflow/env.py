@@ -37,7 +37,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_GLIBC = (2, 39)
 DEBIAN_SUITE = "trixie"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-ROOTFS_PACKAGES = ("g++", "python3-dev")  # pyfarmhash (a TFX dependency) builds from source
+# g++, python3-dev: pyfarmhash (a TFX dependency) builds from source;
+# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.download).
+# A package added here is installed into existing root file systems on their next use.
+ROOTFS_PACKAGES = ("g++", "python3-dev", "libarchive-tools")
 IN_ENV_FLAG = "HARFLOW_IN_ENV"
 ROOTFS_VARIABLE = "HARFLOW_ROOTFS"  # set inside: the root file system's path on the host
 # Bump when the way environments are built changes, so old ones are rebuilt.
@@ -249,13 +252,46 @@ def _build_rootfs(rootfs: Path) -> None:
     if host_bundle.exists():  # the network here needs the host's CA bundle
         shutil.copy(host_bundle, partial / "etc/ssl/certs/ca-certificates.crt")
     say(f"[2/3] apt-get install {' '.join(ROOTFS_PACKAGES)} inside it")
+    _apt_install(partial, ROOTFS_PACKAGES)
+    partial.rename(rootfs)
+
+
+def _apt_install(rootfs: Path, packages: tuple[str, ...] | list[str]) -> None:
     apt = (
         "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
-        + " ".join(ROOTFS_PACKAGES)
+        + " ".join(packages)
         + " && apt-get clean"
     )
-    _run_step(command_in_rootfs(partial, ["/bin/sh", "-c", apt], "/"), "apt-get inside the root file system")
-    partial.rename(rootfs)
+    _run_step(command_in_rootfs(rootfs, ["/bin/sh", "-c", apt], "/"), "apt-get inside the root file system")
+
+
+def installed_packages(dpkg_status: Path) -> set[str]:
+    """Names of the packages a dpkg status file marks `install ok installed` (read on the host, no chroot)."""
+    if not dpkg_status.is_file():
+        return set()
+    installed = set()
+    for stanza in dpkg_status.read_text(encoding="utf-8", errors="replace").split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line.startswith(" "))
+        if fields.get("Status") == "install ok installed" and "Package" in fields:
+            installed.add(fields["Package"])
+    return installed
+
+
+def missing_rootfs_packages(rootfs: Path) -> list[str]:
+    """The ROOTFS_PACKAGES an existing root file system lacks (added to harflow after it was built)."""
+    installed = installed_packages(rootfs / "var/lib/dpkg/status")
+    return [package for package in ROOTFS_PACKAGES if package not in installed]
+
+
+def _complete_rootfs(lay: Layout) -> None:
+    """Install into an existing root file system the packages it lacks; quick when none are missing."""
+    if lay.rootfs is None or not lay.rootfs.exists() or not missing_rootfs_packages(lay.rootfs):
+        return
+    with _locked(lay.cache):
+        missing = missing_rootfs_packages(lay.rootfs)
+        if missing:  # another process may have installed them while we waited
+            say(f"adding {' '.join(missing)} to the root file system {lay.rootfs} (once)")
+            _apt_install(lay.rootfs, missing)
 
 
 def _remove_tree(path: Path) -> None:
@@ -301,6 +337,7 @@ def ensure() -> Layout:
     """Build whatever of the environment is missing; return where it is."""
     lay = layout()
     if is_ready(lay):
+        _complete_rootfs(lay)
         return lay
     requirements = pinned_requirements()
     with _locked(lay.cache):

@@ -51,3 +51,45 @@ def test_mounts_stay_private_to_the_command():
         pytest.skip("only meaningful inside the root file system")
     host_mounts = Path("/proc/1/mountinfo").read_text().splitlines()
     assert not [line for line in host_mounts if rootfs in line.split()[4]]
+
+
+DPKG_STATUS = """Package: g++
+Status: install ok installed
+Description: the GNU C++ compiler
+ with a continuation line: Status: install ok installed
+
+Package: python3-dev
+Status: deinstall ok config-files
+
+Package: zlib1g
+Status: install ok installed
+"""
+
+
+def test_installed_packages_are_read_from_dpkg_status(tmp_path):
+    (tmp_path / "status").write_text(DPKG_STATUS)
+    assert env.installed_packages(tmp_path / "status") == {"g++", "zlib1g"}
+    assert env.installed_packages(tmp_path / "absent") == set()
+
+
+def test_an_existing_root_file_system_lacking_a_package_gets_it_installed(tmp_path, monkeypatch):
+    (tmp_path / "var/lib/dpkg").mkdir(parents=True)
+    (tmp_path / "var/lib/dpkg/status").write_text(DPKG_STATUS)
+    installs = []
+    monkeypatch.setattr(env, "_apt_install", lambda rootfs, packages: installs.append((rootfs, list(packages))))
+    lay = env.Layout(cache=tmp_path / "cache", rootfs=tmp_path, digest="x")
+
+    env._complete_rootfs(lay)
+
+    missing = [p for p in env.ROOTFS_PACKAGES if p != "g++"]
+    assert installs == [(tmp_path, missing)]
+    assert env.missing_rootfs_packages(tmp_path) == missing
+
+
+def test_a_complete_root_file_system_installs_nothing(tmp_path, monkeypatch):
+    (tmp_path / "var/lib/dpkg").mkdir(parents=True)
+    (tmp_path / "var/lib/dpkg/status").write_text(
+        "\n\n".join(f"Package: {p}\nStatus: install ok installed" for p in env.ROOTFS_PACKAGES) + "\n"
+    )
+    monkeypatch.setattr(env, "_apt_install", lambda *args: pytest.fail("nothing should be installed"))
+    env._complete_rootfs(env.Layout(cache=tmp_path / "cache", rootfs=tmp_path, digest="x"))

@@ -1,0 +1,65 @@
+"""A minimal RAR5 writer for tests: "stored" (uncompressed) files only.
+
+There is no free RAR compressor, but the RAR5 container is publicly documented
+(https://www.rarlab.com/technote.htm). Stored entries need no compression, so
+a few headers make archives that real extractors (bsdtar, 7z, unrar) unpack:
+the downloader's RAR path is then tested on archives the tests make.
+
+    signature  52 61 72 21 1A 07 01 00
+    header     CRC32(uint32 LE) | size (vint) | type (vint) | flags (vint) | fields...
+    main header (type 1) -> one file header (type 2) + its data per file -> end of archive (type 5)
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+SIGNATURE = b"Rar!\x1a\x07\x01\x00"
+HEADER_MAIN, HEADER_FILE, HEADER_END = 1, 2, 5
+HAS_DATA = 0x02  # header flag: a data area follows the header
+FILE_HAS_CRC = 0x04  # file flag: the data's CRC32 is stored
+HOST_UNIX = 1
+
+
+def vint(value: int) -> bytes:
+    """RAR5's variable-length integer: 7 bits per byte, low first, high bit set on all but the last."""
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def header(kind: int, flags: int, fields: bytes, data_size: int | None = None) -> bytes:
+    body = vint(kind) + vint(flags) + (vint(data_size) if data_size is not None else b"") + fields
+    sized = vint(len(body)) + body
+    return zlib.crc32(sized).to_bytes(4, "little") + sized
+
+
+def file_header(name: str, data: bytes) -> bytes:
+    encoded = name.encode("utf-8")
+    fields = (
+        vint(FILE_HAS_CRC)
+        + vint(len(data))  # unpacked size
+        + vint(0o100644)  # Unix attributes
+        + zlib.crc32(data).to_bytes(4, "little")
+        + vint(0)  # compression info: version 0, not solid, method 0 (store)
+        + vint(HOST_UNIX)
+        + vint(len(encoded))
+        + encoded
+    )
+    return header(HEADER_FILE, HAS_DATA, fields, data_size=len(data))
+
+
+def write_rar5(path: Path, files: dict[str, bytes]) -> Path:
+    """Write `files` ({archive name with / separators: content}) as a stored RAR5 archive at `path`."""
+    parts = [SIGNATURE, header(HEADER_MAIN, 0, vint(0))]
+    for name, data in files.items():
+        parts += [file_header(name, data), data]
+    parts.append(header(HEADER_END, 0, vint(0)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(parts))
+    return path
