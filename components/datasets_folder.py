@@ -39,7 +39,9 @@ def _videos(folder: Path) -> list[Path]:
     return sorted(
         path
         for path in folder.rglob("*")
-        if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file() and not any(p.startswith(".") for p in path.parts)
+        if path.suffix.lower() in VIDEO_SUFFIXES
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)  # hidden files and folders
     )
 
 

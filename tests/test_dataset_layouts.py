@@ -181,10 +181,12 @@ def test_folder_clips_without_groups_need_a_random_split_asked_for(tmp_path):
 
 
 def test_folder_reader_takes_every_video_suffix_and_ignores_other_files(tmp_path):
+    tmp_path = tmp_path / ".cache" / "data"  # a hidden folder above the dataset does not hide it
     for suffix in ("avi", "mp4", "mkv", "webm", "mov", "MP4"):
         touch(tmp_path / "wave" / f"v_wave_g0{len(suffix)}_c{suffix}.{suffix}")
         touch(tmp_path / "jump" / f"v_jump_g0{len(suffix)}_c{suffix}.{suffix}")
     touch(tmp_path / "wave" / "notes.txt")
+    touch(tmp_path / "wave" / ".hidden" / "v_wave_g01_c01.avi")
     touch(tmp_path / "empty_class" / "readme.md")
     index = read_folder(tmp_path)
     assert index.class_names == ("jump", "wave")

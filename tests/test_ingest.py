@@ -160,3 +160,29 @@ def test_missing_classes_can_be_allowed(tmp_path):
             Path(clip.path).write_bytes(b"")
     examples = run_executor(tmp_path / "data", tmp_path / "out", require_all_classes=False)
     assert json.loads(examples.get_string_custom_property("missing_classes")) == {"eval": ["wave"]}
+
+
+def test_examples_written_without_tensorflow_parse_as_tf_examples():
+    values = {
+        features.FRAMES: [b"\xff\xd8jpeg-one", b"", b"x" * 300],
+        features.LABEL: [7],
+        features.SOURCE_FRAMES: [2**40],
+        "negative": [-3, 0, 1],
+        features.CLIP_ID: ["Walk/v_Wälk_g01_c01.avi".encode()],
+    }
+    parsed = tf.train.Example.FromString(features.serialize_example(values)).features.feature
+    assert set(parsed) == set(values)
+    for name, items in values.items():
+        kind = parsed[name].WhichOneof("kind")
+        assert list(getattr(parsed[name], kind).value) == items, name
+
+
+def test_the_beam_workers_code_loads_neither_tensorflow_nor_tfx():
+    """Each worker process imports the module EncodeClip lives in: TFX/TF there would cost seconds per worker."""
+    import subprocess
+    import sys
+
+    probe = "import sys, components.video_example_gen.beam_job; print(sorted({'tensorflow', 'tfx'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
