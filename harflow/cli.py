@@ -140,6 +140,7 @@ def _ingest_config(args: argparse.Namespace, dataset_root: str) -> IngestConfig:
         random_split=getattr(args, "random_split", False),
         split_seed=getattr(args, "split_seed", 0),
         require_all_classes=not args.allow_missing_classes,
+        tfdv_statistics=args.tfdv_statistics,
     )
 
 
@@ -257,6 +258,7 @@ def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--jpeg-quality", type=int, default=ingest.jpeg_quality, help="JPEG quality of stored frames, 1-100 (default: %(default)s)")
     group.add_argument("--color", choices=["rgb", "gray"], default=ingest.color, help="rgb, or gray in all 3 channels (default: %(default)s)")
     group.add_argument("--allow-missing-classes", action="store_true", help="do not fail when a split has no clips of some class")
+    group.add_argument("--tfdv-statistics", action="store_true", help="also run TFX StatisticsGen, SchemaGen and ExampleValidator on every feature but the frames")
 
 
 def _add_folder_options(parser: argparse.ArgumentParser) -> None:

@@ -34,6 +34,9 @@ class IngestConfig:
     random_split: bool = False
     split_seed: int = 0
     require_all_classes: bool = True  # fail the run when a non-empty split lacks a class
+    # also run TFX StatisticsGen, SchemaGen and ExampleValidator (TFDV) on the small features
+    # (everything but the JPEG frames); off by default: statistics.md already gives the counts
+    tfdv_statistics: bool = False
 
     def __post_init__(self) -> None:
         if self.split not in (1, 2, 3):

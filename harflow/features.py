@@ -16,6 +16,9 @@ SOURCE_FRAMES = "source_frames"  # int64: frames the source video really had (or
 PADDED = "padded"  # int64 0/1: the clip had fewer than T frames, so frames were repeated
 PARTIAL = "partial"  # int64 0/1: decoding stopped early (truncated file); the frames obtained were kept
 
+# every feature but the JPEG frames: what TFDV summarises (pipeline.tfdv_components)
+SMALL_FEATURES = (LABEL, LABEL_NAME, CLIP_ID, GROUP, NUM_FRAMES, HEIGHT, WIDTH, SOURCE_FRAMES, PADDED, PARTIAL)
+
 CLASS_NAMES_FILE = "class_names.txt"  # beside the Split-* folders of an Examples artifact
 REJECTS_FILE = "rejects.jsonl"  # likewise: one JSON line per clip that could not be read
 

@@ -85,7 +85,28 @@ def ingest_components(config: PipelineConfig):
         ingest_config_json=_json(config.ingest),
         dataset_fingerprint=dataset_fingerprint(config.ingest.dataset_root),
     )
-    return [example_gen], example_gen.outputs["examples"]
+    examples = example_gen.outputs["examples"]
+    if not config.ingest.tfdv_statistics:
+        return [example_gen], examples
+    return [example_gen, *tfdv_components(examples)], examples
+
+
+def tfdv_components(examples):
+    """StatisticsGen (small features only) -> SchemaGen -> ExampleValidator, for TFDV's views of the data."""
+    import tensorflow_data_validation as tfdv
+    from tfx import v1 as tfx
+
+    from harflow import features
+
+    # the JPEG frames are left out: TFDV would summarise megabytes of bytes to say nothing useful
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=examples, stats_options=tfdv.StatsOptions(feature_allowlist=list(features.SMALL_FEATURES))
+    )
+    schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False)
+    validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    return [statistics_gen, schema_gen, validator]
 
 
 def training_components(config: PipelineConfig, examples):
