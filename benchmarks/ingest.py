@@ -162,6 +162,7 @@ def main() -> None:
         "component, 1 worker (in_memory)": lambda: component(clips, config, 1),
         "component, 2 workers (multi_processing)": lambda: component(clips, config, 2),
     }
+    load_before = os.getloadavg()[0]
     seconds = {name: [] for name in variants}
     for round_number in range(args.rounds):
         for name, run in variants.items():
@@ -190,6 +191,18 @@ def main() -> None:
     decode_rows = [[name, f"{statistics.median(values):.1f}"] for name, values in per_clip.items()]
     a, b = (statistics.median(values) for values in per_clip.values())
 
+    import cv2
+
+    load_after = os.getloadavg()[0]
+    load_note = (
+        f"Load average (1 min) {load_before:.1f} before and {load_after:.1f} after the timed rounds (ours included) on "
+        f"{os.cpu_count()} cores; OpenCV uses {cv2.getNumThreads()} threads per process. "
+        + (
+            "The machine was busy with other work: the ratios, the worker ratio above all, are not reliable."
+            if load_before > 0.5 * (os.cpu_count() or 1)  # before: our own work (bar clip generation) not yet in it
+            else "The machine was otherwise idle."
+        )
+    )
     body = (
         f"{len(clips)} generated clips of {args.seconds:g} s ({int(round(args.seconds * FPS))} frames at {FPS} fps), "
         f"320x240 MJPG AVI, {CLASSES} classes; each becomes {n} frames of {size}x{size} JPEG (quality {quality}). "
@@ -198,6 +211,7 @@ def main() -> None:
         + markdown_table(["variant", "median s", "clips/s"], rows)
         + "\n\n"
         + markdown_table(["ratio", "measured", "goal"], ratios)
+        + f"\n\n{load_note}"
         + f"\n\nDecoding one clip, median over {len(sample)} clips (ms):\n\n"
         + markdown_table(["reader", "median ms/clip"], decode_rows)
         + f"\n\nSampled / whole: {a / b:.2f} of the time. OpenCV's FFmpeg `grab()` still decodes each frame up to "
