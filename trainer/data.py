@@ -46,3 +46,16 @@ def clip_dataset(
     dataset = dataset.map(lambda s: parse_clips(s, num_frames, image_size), num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.map(lambda clips: (clips["frames"], clips["label"]))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def label_counts(file_patterns: list[str], num_classes: int) -> list[int]:
+    """How many clips of each class the TFRecords hold (reads only the labels, decodes no frames)."""
+    files = sorted(path for pattern in file_patterns for path in tf.io.gfile.glob(pattern))
+    spec = {features.LABEL: tf.io.FixedLenFeature([], tf.int64, default_value=-1)}
+    labels = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1024)
+    counts = [0] * num_classes
+    for batch in labels.map(lambda s: tf.io.parse_example(s, spec)[features.LABEL]):
+        for label, count in zip(*[t.numpy() for t in tf.unique_with_counts(batch)[::2]]):
+            if 0 <= label < num_classes:
+                counts[label] += int(count)
+    return counts
