@@ -120,3 +120,35 @@ def test_a_saved_and_loaded_model_gives_the_same_outputs(tmp_path, backbone):
     loaded = keras.saving.load_model(tmp_path / "model.keras")
     clips = next(iter(tiny_data(seed=2)))[0]
     np.testing.assert_allclose(loaded.predict_on_batch(clips), model.predict_on_batch(clips), rtol=1e-5, atol=1e-6)
+
+
+def write_records(path, labels, size=8):
+    from components.video_example_gen.executor import encode_jpeg
+    from harflow import features
+
+    rng = np.random.default_rng(0)
+    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
+        for label in labels:
+            jpegs = [encode_jpeg(rng.integers(0, 256, (size, size, 3), dtype=np.uint8), 90) for _ in range(2)]
+            feature = {
+                features.FRAMES: tf.train.Feature(bytes_list=tf.train.BytesList(value=jpegs)),
+                features.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+            }
+            writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+
+
+def test_training_input_decodes_clips_as_the_serving_signature_does(tmp_path):
+    from trainer.data import clip_dataset, parse_clips
+
+    write_records(tmp_path / "clips.gz", [2, 0, 1])
+    frames, labels = next(iter(clip_dataset([str(tmp_path / "*.gz")], 2, 8, batch_size=3)))
+    serialized = next(iter(tf.data.TFRecordDataset([str(tmp_path / "clips.gz")], "GZIP").batch(3)))
+    np.testing.assert_array_equal(frames.numpy(), parse_clips(serialized, 2, 8)["frames"].numpy())
+    assert labels.numpy().tolist() == [2, 0, 1]
+
+
+def test_label_counts_count_the_clips_of_each_class(tmp_path):
+    from trainer.data import label_counts
+
+    write_records(tmp_path / "clips.gz", [2, 0, 2, 2])
+    assert label_counts([str(tmp_path / "*.gz")], 4) == [1, 0, 3, 0]
