@@ -73,12 +73,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Print a run's model comparison."""
-    from components.model_comparison.report import MARKDOWN
+    """Print a run's model comparison; with several runs (e.g. splits 1-3), also the mean per variant."""
+    from components.model_comparison.report import MARKDOWN, mean_over_runs
 
-    folder = _comparison_folder(args.run, args.name)
-    print((Path(folder) / MARKDOWN).read_text())
-    print(f"(files: {folder})")
+    folders = [_comparison_folder(run, args.name) for run in args.runs]
+    if len(folders) == 1:
+        print((Path(folders[0]) / MARKDOWN).read_text())
+    else:
+        print(mean_over_runs(folders))
+    print(f"(files: {', '.join(folders)})")
     return 0
 
 
@@ -371,9 +374,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the model comparison of a run (every variant on the test split)",
         description="Print the comparison table a run wrote (ModelComparison): per variant best epoch, accuracy, "
         "loss, val accuracy and loss, top-5, training time, parameters, inference ms per clip, per-category and "
-        "direction-pair accuracy. RUN is a work dir (the newest comparison in its ML Metadata) or a comparison folder.",
+        "direction-pair accuracy. RUN is a work dir (the newest comparison in its ML Metadata) or a comparison folder; "
+        "with several RUNs, the mean over them (UCF101/HMDB51's protocol: the mean over splits 1-3).",
     )
-    compare.add_argument("run", nargs="?", default=PipelineConfig().work_dir, metavar="RUN", help="work dir or comparison folder (default: %(default)s)")
+    compare.add_argument(
+        "runs",
+        nargs="*",
+        default=[PipelineConfig().work_dir],
+        metavar="RUN",
+        help="work dir or comparison folder (default: %(default)s); several (e.g. the runs of splits 1, 2 and 3): "
+        "the mean accuracy and top-5 over them, per variant",
+    )
     compare.add_argument("--name", default=PipelineConfig().name, help="pipeline name (default: %(default)s)")
     compare.set_defaults(func=cmd_compare)
 

@@ -149,3 +149,27 @@ def write_comparison(out_dir: str, rows: list[dict], best: str, class_names: lis
     for row in rows:
         plot_confusion(row["confusion"], class_names, f"{row['variant']}: accuracy {row['accuracy']:.3f}", folder / f"confusion_{file_stem(row['variant'])}.png")
     return folder / MARKDOWN
+
+
+def mean_over_runs(folders: list[str]) -> str:
+    """Several runs' comparisons (e.g. one per official split) -> Markdown: mean accuracy and top-5 per variant."""
+    runs = [json.loads((Path(folder) / JSON).read_text()) for folder in folders]
+    variants = [row["variant"] for row in runs[0]["variants"]]
+    lines = [
+        f"# Mean over {len(runs)} runs",
+        "",
+        "| variant | runs | mean accuracy | mean top-5 | accuracy per run |",
+        "|---|---|---|---|---|",
+    ]
+    for variant in variants:
+        rows = [row for run in runs for row in run["variants"] if row["variant"] == variant]
+        accuracies = [row["accuracy"] for row in rows]
+        lines.append(
+            f"| {variant} | {len(rows)} | {np.mean(accuracies):.3f} | {np.mean([row['top5'] for row in rows]):.3f} | "
+            + ", ".join(f"{a:.3f}" for a in accuracies)
+            + " |"
+        )
+    missing = [folder for folder, run in zip(folders, runs) if [r["variant"] for r in run["variants"]] != variants]
+    if missing:
+        lines += ["", f"Not every run trained the same variants: {', '.join(missing)}"]
+    return "\n".join(lines) + "\n"
