@@ -160,6 +160,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         backbone=args.backbone,
         head=args.head,
         bidirectional=args.bidirectional,
+        rnn_units=args.rnn_units,
         dense_stack=args.dense_stack,
         weights=args.weights,
         weights_dir=args.weights_dir or "",
@@ -281,6 +282,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         help="train several variants in one run and compare them, e.g. small+gru,small+lstm,mobilenet+gru "
         "(BACKBONE+HEAD; the other options apply to all); the best by val accuracy is the candidate",
     )
+    group.add_argument("--rnn-units", type=int, default=train.rnn_units, help="GRU/LSTM units (default: %(default)s)")
     group.add_argument("--bidirectional", action="store_true", help="bidirectional GRU/LSTM")
     group.add_argument("--dense-stack", choices=["lean", "seed"], default=train.dense_stack, help="seed: the 1024-512-128-64 dense stack with dropout 0.5 before the softmax (default: %(default)s)")
     group.add_argument("--weights", choices=["imagenet", "none"], default=train.weights, help="ImageNet backbones: pretrained or random weights (default: %(default)s)")
