@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from harflow.config import BACKBONE_NAMES, HEAD_NAMES, IngestConfig, TrainConfig
-from trainer.backbones import IMAGENET, imagenet_cnn, set_trainable_layers, trainable_layers
+from trainer.backbones import IMAGENET, imagenet_cnn, set_trainable_layers, split_at_trainable, trainable_layers
 from trainer.model import build_model
 
 TINY = IngestConfig(num_frames=2, image_size=32)
@@ -62,6 +62,17 @@ def test_trainable_layers_fine_tune_only_the_last_layers_and_never_batch_norm():
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in trainable)
     set_trainable_layers(cnn, 0)
     assert not cnn.trainable_weights
+
+
+@pytest.mark.parametrize(("backbone", "count"), [("mobilenet_v2", 9), ("resnet50", 24)])
+def test_a_backbone_split_at_its_fine_tuned_layers_computes_the_same(backbone, count):
+    cnn = imagenet_cnn(tiny_train(backbone, "gru", trainable_layers=count), 32)
+    front, tail = split_at_trainable(cnn, count)
+    assert len(tail.layers) > count  # an input layer, and any layers before a residual connection that crosses the cut
+    assert {id(w) for w in cnn.trainable_weights} <= {id(w) for w in tail.trainable_weights}
+    assert not front.trainable_weights
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(tail(front(images))), np.asarray(cnn(images)), rtol=1e-4, atol=1e-5)
 
 
 def test_default_trainable_layers_follow_the_mission():

@@ -260,14 +260,34 @@ def set_trainable_layers(model: keras.Model, count: int) -> None:
         layer.trainable = id(layer) in tail_ids and not isinstance(layer, layers.BatchNormalization)
 
 
-def frame_encoder(train: TrainConfig, image_size: int, channels: int) -> keras.Model:
-    """[H, W, channels] float -> [F]: the backbone with its resizing and preprocessing.
+def split_at_trainable(cnn: keras.Model, count: int) -> tuple[keras.Model, keras.Model | None]:
+    """(frozen front, trainable tail) of a backbone whose last `count` layers fine-tune.
 
-    From-scratch backbones take frames in [0, 1] (and frame differences when
-    channels == 6); ImageNet backbones take RGB in [0, 255].
+    The cut goes just before the last `count` layers, or earlier where a
+    residual connection crosses it (the tail must be a graph of its own); the
+    tail's extra layers stay frozen. count 0: no tail.
+    """
+    if count == 0:
+        return cnn, None
+    for cut in range(len(cnn.layers) - count - 1, 0, -1):
+        try:
+            tail = keras.Model(cnn.layers[cut].output, cnn.output, name=f"{cnn.name}_tail")
+        except ValueError:  # a later layer reads a tensor from before the cut
+            continue
+        return keras.Model(cnn.input, cnn.layers[cut].output, name=f"{cnn.name}_front"), tail
+    return keras.Model(cnn.input, cnn.input, name=f"{cnn.name}_front"), cnn
+
+
+def frame_encoders(train: TrainConfig, image_size: int, channels: int) -> tuple[keras.Model, keras.Model | None]:
+    """(frame encoder, trainable backbone tail or None) for one frame.
+
+    From-scratch backbones: the whole CNN, [H, W, channels] in [0, 1] -> [F], no tail.
+    ImageNet backbones: RGB in [0, 255] -> resize, preprocessing and the frozen part of
+    the backbone; the fine-tuned last layers are the tail, which the clip head runs,
+    so the frozen-trunk cache can hold the frozen part's outputs (trainer/trunk_cache.py).
     """
     if train.backbone in FROM_SCRATCH:
-        return FROM_SCRATCH[train.backbone](image_size, channels)
+        return FROM_SCRATCH[train.backbone](image_size, channels), None
     size = backbone_input_size(train, image_size)
     spec = IMAGENET[train.backbone]
     frames = keras.Input((image_size, image_size, channels), name="frame")
@@ -276,5 +296,5 @@ def frame_encoder(train: TrainConfig, image_size: int, channels: int) -> keras.M
         x = layers.Resizing(size, size, name="resize")(x)
     if spec.preprocessing != "builtin":
         x = ImagenetPreprocessing(spec.preprocessing, name="preprocess")(x)
-    x = imagenet_cnn(train, size)(x)
-    return keras.Model(frames, x, name=f"{train.backbone}_encoder")
+    front, tail = split_at_trainable(imagenet_cnn(train, size), trainable_layers(train))
+    return keras.Model(frames, front(x), name=f"{train.backbone}_encoder"), tail

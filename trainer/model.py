@@ -3,8 +3,9 @@
     frames  [B, T, H, W, 3] uint8
       -> clip encoder                         [B, T, F]   the same frame CNN on every frame
            small/scratch: / 255, FrameDifferences, FoldedTimeDistributed(CNN)
-           ImageNet:      float [0, 255], FoldedTimeDistributed(resize, preprocess, CNN)
+           ImageNet:      float [0, 255], FoldedTimeDistributed(resize, preprocess, frozen CNN layers)
       -> clip head                            [B, C]
+           ImageNet: FoldedTimeDistributed(the CNN's fine-tuned last layers) first
            GRU / LSTM (optionally bidirectional), or the mean over frames (no recurrence)
            -> dropout -> (the seed's dense stack 1024-512-128-64, optional) -> dense softmax
 
@@ -24,7 +25,7 @@ import keras
 from keras import layers, ops
 
 from harflow.config import BACKBONE_NAMES, HEAD_NAMES, IngestConfig, TrainConfig
-from trainer.backbones import SpatialSoftArgmax, frame_encoder, is_imagenet, small_cnn  # noqa: F401 (re-exported)
+from trainer.backbones import SpatialSoftArgmax, frame_encoders, is_imagenet, small_cnn  # noqa: F401 (re-exported)
 
 BACKBONES = BACKBONE_NAMES
 HEADS = HEAD_NAMES
@@ -72,8 +73,8 @@ def uses_frame_differences(train: TrainConfig) -> bool:
     return train.frame_differences and not is_imagenet(train.backbone) and train.head != "average"
 
 
-def build_clip_encoder(ingest: IngestConfig, train: TrainConfig) -> keras.Model:
-    """frames [B, T, H, W, 3] uint8 -> per-frame features [B, T, F]."""
+def build_clip_encoder(ingest: IngestConfig, train: TrainConfig) -> tuple[keras.Model, keras.Model | None]:
+    """(frames [B, T, H, W, 3] uint8 -> per-frame features [B, T, ...], the backbone's trainable tail or None)."""
     size = ingest.image_size
     frames = keras.Input((ingest.num_frames, size, size, 3), dtype="uint8", name="frames")
     x = ops.cast(frames, "float32")
@@ -83,22 +84,27 @@ def build_clip_encoder(ingest: IngestConfig, train: TrainConfig) -> keras.Model:
         if uses_frame_differences(train):
             x = FrameDifferences(name="frame_differences")(x)  # [B, T, H, W, 6]
             channels = 6
-    encoder = frame_encoder(train, size, channels)
-    x = FoldedTimeDistributed(encoder, name="frame_cnn")(x)  # [B, T, F]
-    return keras.Model(frames, x, name="clip_encoder")
+    encoder, tail = frame_encoders(train, size, channels)
+    x = FoldedTimeDistributed(encoder, name="frame_cnn")(x)  # [B, T, F] (or [B, T, h, w, c] before a tail)
+    return keras.Model(frames, x, name="clip_encoder"), tail
 
 
-def build_clip_head(num_frames: int, feature_size: int, num_classes: int, train: TrainConfig) -> keras.Model:
-    """per-frame features [B, T, F] -> class probabilities [B, C]."""
-    features = keras.Input((num_frames, feature_size), name="frame_features")
+def build_clip_head(
+    feature_shape: tuple, num_classes: int, train: TrainConfig, backbone_tail: keras.Model | None = None
+) -> keras.Model:
+    """per-frame features [B, T, ...] -> class probabilities [B, C]; first the backbone's fine-tuned tail, if any."""
+    features = keras.Input(feature_shape, name="frame_features")
+    x = features
+    if backbone_tail is not None:
+        x = FoldedTimeDistributed(backbone_tail, name="backbone_tail")(x)  # [B, T, F]
     if train.head == "average":
-        x = layers.GlobalAveragePooling1D(name="average")(features)  # [B, F]: order-blind
+        x = layers.GlobalAveragePooling1D(name="average")(x)  # [B, F]: order-blind
         x = layers.Dense(train.rnn_units, activation="relu", name="average_dense")(x)  # as wide as the RNN
     else:
         recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[train.head](train.rnn_units, name=train.head)
         if train.bidirectional:
             recurrent = layers.Bidirectional(recurrent, name=f"bidirectional_{train.head}")
-        x = recurrent(features)  # [B, U] (2U bidirectional)
+        x = recurrent(x)  # [B, U] (2U bidirectional)
     x = layers.Dropout(train.dropout)(x)
     if train.dense_stack == "seed":
         for units in SEED_DENSE_STACK:
@@ -126,8 +132,8 @@ def assemble(encoder: keras.Model, head: keras.Model, name: str) -> keras.Model:
 
 def build_parts(num_classes: int, ingest: IngestConfig, train: TrainConfig) -> tuple[keras.Model, keras.Model]:
     """(clip encoder, clip head) of the classifier for `train`."""
-    encoder = build_clip_encoder(ingest, train)
-    head = build_clip_head(ingest.num_frames, encoder.output_shape[-1], num_classes, train)
+    encoder, tail = build_clip_encoder(ingest, train)
+    head = build_clip_head(encoder.output_shape[1:], num_classes, train, tail)
     return encoder, head
 
 

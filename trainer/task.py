@@ -114,7 +114,7 @@ def run_fn(fn_args) -> None:
     if train.class_weights:
         class_weight = balanced_class_weights(label_counts(fn_args.train_files, len(class_names)))
         print(f"class weights: {class_weight}", flush=True)
-    cached = use_trunk_cache(train)
+    cached = use_trunk_cache(train) and bool(encoder.non_trainable_weights)  # a frozen part to cache
     started = time.monotonic()
     with warnings.catch_warnings():
         # A TFRecord dataset's length is unknown until the first epoch ends; Keras says so once.

@@ -1,12 +1,14 @@
 """The frozen-trunk cache: run a frozen backbone once per clip, then fit only the head on its outputs.
 
-With an ImageNet backbone frozen (`trainable_layers` 0), every epoch of
-end-to-end training recomputes the same backbone features for the same
-clips: nearly all of the step's work, for nothing. Here the clip encoder
-(frames -> [T, F] features) runs once over the train and val splits, the
-features stay in memory (N x T x F float32: 640 clips x 8 x 1024 is 21 MB;
-UCF101's 9,537 train clips with MobileNetV2's 1280 features, 390 MB), and the
-clip head trains on them. The head is the same Keras model the full classifier
+An ImageNet backbone fine-tunes only its last layers (`trainable_layers`, 9
+or 24 by default, 0 for none); every epoch of end-to-end training recomputes
+the frozen layers' outputs for the same clips: most of the step's work, for
+nothing. Here the clip encoder (frames -> the frozen part's outputs, [T, F]
+pooled features when the whole backbone is frozen, else [T, h, w, c] maps
+where the fine-tuned layers start) runs once over the train and val splits,
+the outputs stay in memory (N x T x ... float32: 640 clips x 8 x 768 is 16 MB;
+UCF101's 9,537 train clips with MobileNetV2's 1280 features, 390 MB; with 2x2x960
+maps, 1.2 GB), and the clip head, which holds the fine-tuned layers, trains on them. The head is the same Keras model the full classifier
 calls, so the exported model is the same frames -> probabilities model as
 with end-to-end training (trainer/model.py).
 
@@ -24,24 +26,20 @@ import numpy as np
 import tensorflow as tf
 
 from harflow.config import TrainConfig
-from trainer.backbones import is_imagenet, trainable_layers
+from trainer.backbones import is_imagenet
 
 
 def use_trunk_cache(train: TrainConfig) -> bool:
-    """Whether to fit on cached trunk features: auto means "the whole ImageNet backbone is frozen, no augmentation"."""
-    frozen = is_imagenet(train.backbone) and trainable_layers(train) == 0
+    """Whether to fit on cached trunk features: auto means "an ImageNet backbone, no augmentation"."""
     if train.cache_trunk == "off":
         return False
     if train.cache_trunk == "on":
-        if not frozen:
-            raise ValueError(
-                f"cache_trunk=on needs a frozen ImageNet backbone: {train.backbone} with trainable_layers "
-                f"{trainable_layers(train)}; use --trainable-layers 0 (or --cache-trunk auto)"
-            )
+        if not is_imagenet(train.backbone):
+            raise ValueError(f"cache_trunk=on needs an ImageNet backbone (its frozen layers are cached), not {train.backbone}")
         if train.augment:
             raise ValueError("cache_trunk=on cannot augment (features are computed once); drop --augment")
         return True
-    return frozen and not train.augment
+    return is_imagenet(train.backbone) and not train.augment
 
 
 def encode_clips(encoder: keras.Model, dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
