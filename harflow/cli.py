@@ -290,7 +290,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--trainable-layers", type=int, default=train.trainable_layers, help="how many of an ImageNet backbone's last layers fine-tune; 0 freezes it; -1: the backbone's default (mobilenet 9, resnet152v2 24, ...)")
     group.add_argument("--alpha", type=float, default=train.alpha, help="MobileNet width multiplier (default: %(default)s)")
     group.add_argument("--backbone-size", type=int, default=train.backbone_size, help="resize frames to this inside the model for an ImageNet backbone; 0: as ingested (default: %(default)s)")
-    group.add_argument("--cache-trunk", choices=["auto", "on", "off"], default=train.cache_trunk, help="fit the head on cached features of a frozen ImageNet backbone; auto: when it is frozen (default: %(default)s)")
+    group.add_argument("--cache-trunk", choices=["auto", "on", "off"], default=train.cache_trunk, help="compute an ImageNet backbone's frozen layers once per clip and fit the rest on their cached outputs; auto: unless --augment (default: %(default)s)")
     group.add_argument("--epochs", type=int, default=train.epochs, help="at most this many epochs; early stopping may end sooner (default: %(default)s)")
     group.add_argument("--batch-size", type=int, default=train.batch_size, help="(default: %(default)s)")
     group.add_argument("--learning-rate", type=float, default=train.learning_rate, help="Adam's (default: %(default)s)")

@@ -76,7 +76,7 @@ class TrainConfig:
     trainable_layers: int = -1  # how many of the backbone's last layers fine-tune; -1: the backbone's default
     alpha: float = 1.0  # MobileNet width multiplier (v1: 0.25/0.5/0.75/1.0; v2: 0.35..1.4)
     backbone_size: int = 0  # resize frames to this inside the model for the backbone; 0: as ingested (>= 32)
-    cache_trunk: str = "auto"  # auto: cache a frozen ImageNet trunk's features; on; off
+    cache_trunk: str = "auto"  # auto: cache an ImageNet backbone's frozen layers' outputs unless augmenting; on; off
     # fitting
     epochs: int = 30
     batch_size: int = 16
