@@ -25,11 +25,14 @@ from benchmarks.report import markdown_table, write_section  # noqa: E402
 
 def build(first_stride: int, num_classes: int = 8):
     from harflow.config import IngestConfig, TrainConfig
-    from trainer import model as models
+    from trainer import backbones, model as models
 
-    name = f"small_stride{first_stride}"
-    models.BACKBONES[name] = functools.partial(models.small_cnn, first_stride=first_stride)
-    return models.build_model(num_classes, IngestConfig(), TrainConfig(backbone=name))
+    default = backbones.FROM_SCRATCH["small"]
+    backbones.FROM_SCRATCH["small"] = functools.partial(backbones.small_cnn, first_stride=first_stride)
+    try:
+        return models.build_model(num_classes, IngestConfig(), TrainConfig(backbone="small"))
+    finally:
+        backbones.FROM_SCRATCH["small"] = default
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from harflow import env
-from harflow.config import GateConfig, IngestConfig, PipelineConfig, TrainConfig
+from harflow.config import BACKBONE_NAMES, HEAD_NAMES, CompareConfig, GateConfig, IngestConfig, PipelineConfig, TrainConfig
 
 
 class UsageError(Exception):
@@ -72,6 +72,42 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Print a run's model comparison; with several runs (e.g. splits 1-3), also the mean per variant."""
+    from components.model_comparison.report import MARKDOWN, mean_over_runs
+
+    folders = [_comparison_folder(run, args.name) for run in args.runs]
+    if len(folders) == 1:
+        print((Path(folders[0]) / MARKDOWN).read_text())
+    else:
+        print(mean_over_runs(folders))
+    print(f"(files: {', '.join(folders)})")
+    return 0
+
+
+def _comparison_folder(run: str, name: str) -> str:
+    """RUN: a comparison folder, or a work dir whose MLMD names the newest comparison."""
+    path = Path(run)
+    if (path / "comparison.md").is_file():
+        return str(path)
+    metadata = path / "metadata" / f"{name}.sqlite"
+    if not metadata.is_file():
+        raise UsageError(f"{run}: neither a comparison folder (comparison.md) nor a work dir with {metadata.relative_to(path)}")
+    import ml_metadata as mlmd
+    from ml_metadata.proto import metadata_store_pb2
+
+    from components.model_comparison.component import ModelComparisonArtifact
+
+    connection = metadata_store_pb2.ConnectionConfig()
+    connection.sqlite.filename_uri = str(metadata)
+    connection.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    store = mlmd.MetadataStore(connection)
+    artifacts = [a for a in store.get_artifacts_by_type(ModelComparisonArtifact.TYPE_NAME) if a.state == metadata_store_pb2.Artifact.LIVE]
+    if not artifacts:
+        raise UsageError(f"{metadata}: no model comparison recorded yet (run `harflow run` or `harflow demo` first)")
+    return max(artifacts, key=lambda a: a.id).uri
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     return env.main([args.verb, *args.argv])
 
@@ -123,6 +159,7 @@ def _pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineCon
         ingest=_ingest_config(args, dataset_root),
         train=_train_config(args),
         gate=_gate_config(args),
+        compare=_compare_config(args),
     )
 
 
@@ -145,7 +182,32 @@ def _ingest_config(args: argparse.Namespace, dataset_root: str) -> IngestConfig:
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(head=args.head, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    variants = tuple(v.strip() for v in (args.variants or "").split(",") if v.strip())
+    return TrainConfig(
+        backbone=args.backbone,
+        head=args.head,
+        bidirectional=args.bidirectional,
+        rnn_units=args.rnn_units,
+        dense_stack=args.dense_stack,
+        weights=args.weights,
+        weights_dir=args.weights_dir or "",
+        trainable_layers=args.trainable_layers,
+        alpha=args.alpha,
+        backbone_size=args.backbone_size,
+        cache_trunk=args.cache_trunk,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        augment=tuple(a.strip() for a in (args.augment or "").split(",") if a.strip()),
+        class_weights=args.class_weights,
+        mixed_precision=args.mixed_precision,
+        seed=args.seed,
+        variants=variants,
+    )
+
+
+def _compare_config(args: argparse.Namespace) -> CompareConfig:
+    return CompareConfig(category_map=args.category_map or "")
 
 
 def _gate_config(args: argparse.Namespace) -> GateConfig:
@@ -272,10 +334,31 @@ def _add_folder_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
     train = TrainConfig()
-    group = parser.add_argument_group("training (Trainer)")
-    group.add_argument("--head", choices=["gru", "lstm"], default=train.head, help="recurrent layer (default: %(default)s)")
+    group = parser.add_argument_group("training (one Trainer per variant, then ModelComparison; docs/model.md)")
+    group.add_argument("--backbone", choices=BACKBONE_NAMES, default=train.backbone, help="frame CNN (default: %(default)s)")
+    group.add_argument("--head", choices=HEAD_NAMES, default=train.head, help="over frames: GRU, LSTM or frame averaging (default: %(default)s)")
+    group.add_argument(
+        "--variants",
+        metavar="B+H,...",
+        help="train several variants in one run and compare them, e.g. small+gru,small+lstm,mobilenet+gru "
+        "(BACKBONE+HEAD; the other options apply to all); the best by val accuracy is the candidate",
+    )
+    group.add_argument("--rnn-units", type=int, default=train.rnn_units, help="GRU/LSTM units (default: %(default)s)")
+    group.add_argument("--bidirectional", action="store_true", help="bidirectional GRU/LSTM")
+    group.add_argument("--dense-stack", choices=["lean", "seed"], default=train.dense_stack, help="seed: the 1024-512-128-64 dense stack with dropout 0.5 before the softmax (default: %(default)s)")
+    group.add_argument("--weights", choices=["imagenet", "none"], default=train.weights, help="ImageNet backbones: pretrained or random weights (default: %(default)s)")
+    group.add_argument("--weights-dir", metavar="DIR", help="a Keras cache with ImageNet weight files (DIR/models/<file>.h5, KERAS_HOME layout); default: Keras's cache, else download")
+    group.add_argument("--trainable-layers", type=int, default=train.trainable_layers, help="how many of an ImageNet backbone's last layers fine-tune; 0 freezes it; -1: the backbone's default (mobilenet 9, resnet152v2 24, ...)")
+    group.add_argument("--alpha", type=float, default=train.alpha, help="MobileNet width multiplier (default: %(default)s)")
+    group.add_argument("--backbone-size", type=int, default=train.backbone_size, help="resize frames to this inside the model for an ImageNet backbone; 0: as ingested (default: %(default)s)")
+    group.add_argument("--cache-trunk", choices=["auto", "on", "off"], default=train.cache_trunk, help="compute an ImageNet backbone's frozen layers once per clip and fit the rest on their cached outputs; auto: unless --augment (default: %(default)s)")
     group.add_argument("--epochs", type=int, default=train.epochs, help="at most this many epochs; early stopping may end sooner (default: %(default)s)")
     group.add_argument("--batch-size", type=int, default=train.batch_size, help="(default: %(default)s)")
+    group.add_argument("--learning-rate", type=float, default=train.learning_rate, help="Adam's (default: %(default)s)")
+    group.add_argument("--augment", metavar="A,...", help="clip-consistent augmentation, any of flip,crop,rotate,zoom (never flip on the synthetic dataset: it swaps left and right)")
+    group.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
+    group.add_argument("--mixed-precision", choices=["auto", "on", "off"], default=train.mixed_precision, help="mixed_float16; auto: on when a GPU is visible (default: %(default)s)")
+    group.add_argument("--category-map", metavar="JSON", help="class -> category for the comparison's per-category accuracy (default: UCF101's five groups, or the synthetic motion kinds)")
 
 
 def _add_gate_options(parser: argparse.ArgumentParser) -> None:
@@ -368,6 +451,25 @@ def build_parser() -> argparse.ArgumentParser:
     show = data_verbs.add_parser("stats", help="print an ingestion run's statistics", description="Print statistics.md (clips per class and split, frames per clip, rejects) of an Examples folder, or of the newest VideoExampleGen run under a work dir.")
     show.add_argument("path", nargs="?", default=PipelineConfig().work_dir, help="Examples folder or work dir (default: %(default)s)")
     show.set_defaults(func=cmd_data_stats)
+
+    compare = commands.add_parser(
+        "compare",
+        help="print the model comparison of a run (every variant on the test split)",
+        description="Print the comparison table a run wrote (ModelComparison): per variant best epoch, accuracy, "
+        "loss, val accuracy and loss, top-5, training time, parameters, inference ms per clip, per-category and "
+        "direction-pair accuracy. RUN is a work dir (the newest comparison in its ML Metadata) or a comparison folder; "
+        "with several RUNs, the mean over them (UCF101/HMDB51's protocol: the mean over splits 1-3).",
+    )
+    compare.add_argument(
+        "runs",
+        nargs="*",
+        default=[PipelineConfig().work_dir],
+        metavar="RUN",
+        help="work dir or comparison folder (default: %(default)s); several (e.g. the runs of splits 1, 2 and 3): "
+        "the mean accuracy and top-5 over them, per variant",
+    )
+    compare.add_argument("--name", default=PipelineConfig().name, help="pipeline name (default: %(default)s)")
+    compare.set_defaults(func=cmd_compare)
 
     environment = commands.add_parser(
         "env",

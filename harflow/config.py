@@ -51,20 +51,98 @@ class IngestConfig:
             raise ValueError("test_fraction must be in (0, 1) and val_fraction in [0, 1)")
 
 
+BACKBONE_NAMES: tuple[str, ...] = (
+    "small",  # from scratch, keeps position (spatial soft-argmax): the lean default (docs/model.md)
+    "scratch",  # from scratch: 4 blocks of two 3x3 convs (64/128/256/512), BN, max pooling, global max pool
+    "mobilenet",
+    "mobilenet_v2",
+    "mobilenet_v3_small",
+    "resnet50",
+    "resnet152v2",
+    "efficientnet_b0",
+)
+HEAD_NAMES: tuple[str, ...] = ("gru", "lstm", "average")  # average: frame averaging, no recurrence
+AUGMENTATIONS: tuple[str, ...] = ("flip", "crop", "rotate", "zoom")
+
+
+def parse_variant(spec: str) -> tuple[str, str]:
+    """"mobilenet_v2+gru" -> ("mobilenet_v2", "gru"); a clear error for anything else."""
+    backbone, plus, head = spec.strip().partition("+")
+    if not plus or backbone not in BACKBONE_NAMES or head not in HEAD_NAMES:
+        raise ValueError(
+            f"variant {spec!r} is not BACKBONE+HEAD with BACKBONE one of {', '.join(BACKBONE_NAMES)} "
+            f"and HEAD one of {', '.join(HEAD_NAMES)} (e.g. small+gru)"
+        )
+    return backbone, head
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """The model and how it is fitted."""
+    """The model and how it is fitted (docs/model.md)."""
 
-    backbone: str = "small"  # the frame CNN: small (from scratch, keeps position)
-    head: str = "gru"  # the recurrence over frames: gru or lstm
-    frame_differences: bool = True  # feed each frame with its difference from the previous one
+    backbone: str = "small"  # the frame CNN: one of BACKBONE_NAMES
+    head: str = "gru"  # over frames: gru, lstm, or average (no recurrence: the order-blind baseline)
+    bidirectional: bool = False  # wrap the GRU/LSTM in keras.layers.Bidirectional
+    dense_stack: str = "lean"  # lean: softmax right after the head; seed: 1024-512-128-64 ReLU, dropout 0.5
+    frame_differences: bool = True  # small/scratch: each frame with its difference from the previous one
     rnn_units: int = 64
     dropout: float = 0.3
+    # ImageNet backbones (keras.applications)
+    weights: str = "imagenet"  # imagenet, or none (random initialisation)
+    weights_dir: str = ""  # a Keras cache (KERAS_HOME layout: models/<file>.h5); default: Keras's own cache
+    trainable_layers: int = -1  # how many of the backbone's last layers fine-tune; -1: the backbone's default
+    alpha: float = 1.0  # MobileNet width multiplier (v1: 0.25/0.5/0.75/1.0; v2: 0.35..1.4)
+    backbone_size: int = 0  # resize frames to this inside the model for the backbone; 0: as ingested (>= 32)
+    cache_trunk: str = "auto"  # auto: cache an ImageNet backbone's frozen layers' outputs unless augmenting; on; off
+    # fitting
     epochs: int = 30
     batch_size: int = 16
     learning_rate: float = 2e-3
     early_stopping_patience: int = 8  # epochs without a better val_loss before stopping
+    augment: tuple[str, ...] = ()  # clip-consistent: any of flip, crop, rotate, zoom (flip swaps left/right!)
+    class_weights: bool = False  # weight the loss by inverse class frequency (imbalanced data)
+    mixed_precision: str = "auto"  # auto: mixed_float16 when a GPU is visible; on; off
     seed: int = 0
+    # several variants in one run: "BACKBONE+HEAD" each; empty: the one variant backbone+head
+    variants: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", tuple(self.augment))
+        object.__setattr__(self, "variants", tuple(self.variants))
+        if self.backbone not in BACKBONE_NAMES:
+            raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(BACKBONE_NAMES)}")
+        if self.head not in HEAD_NAMES:
+            raise ValueError(f"unknown head {self.head!r}; choose one of {', '.join(HEAD_NAMES)}")
+        for variant in self.variants:
+            parse_variant(variant)
+        if len(set(self.variants)) != len(self.variants):
+            raise ValueError(f"variants are listed twice: {', '.join(self.variants)}")
+        unknown = sorted(set(self.augment) - set(AUGMENTATIONS))
+        if unknown:
+            raise ValueError(f"unknown augmentation {', '.join(unknown)}; choose from {', '.join(AUGMENTATIONS)}")
+        for name, value, choices in (
+            ("dense_stack", self.dense_stack, ("lean", "seed")),
+            ("weights", self.weights, ("imagenet", "none")),
+            ("cache_trunk", self.cache_trunk, ("auto", "on", "off")),
+            ("mixed_precision", self.mixed_precision, ("auto", "on", "off")),
+        ):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+
+    @property
+    def variant(self) -> str:
+        """This config's variant name, BACKBONE+HEAD."""
+        return f"{self.backbone}+{self.head}"
+
+    def variant_configs(self) -> list["TrainConfig"]:
+        """One config per variant to train (just this one when `variants` is empty)."""
+        if not self.variants:
+            return [self]
+        configs = []
+        for spec in self.variants:
+            backbone, head = parse_variant(spec)
+            configs.append(dataclasses.replace(self, backbone=backbone, head=head, variants=()))
+        return configs
 
 
 @dataclass(frozen=True)
@@ -74,6 +152,24 @@ class GateConfig:
     min_accuracy: float = 0.6  # absolute floor on eval-split accuracy
     # the candidate may not be worse than the last blessed model by more than this
     max_accuracy_drop: float = 0.0
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """How the variants of one run are compared (components/model_comparison, docs/comparison.md)."""
+
+    # class -> category: a JSON file {"class": "category", ...}; empty: UCF101's five groups when the
+    # classes are UCF101's, the synthetic dataset's motion kinds when they are its classes
+    category_map: str = ""
+    # class pairs that differ only by direction: accuracy between the two tells order-awareness apart
+    direction_pairs: tuple[str, ...] = ("MoveLeft/MoveRight", "MoveUp/MoveDown", "RotateClockwise/RotateAnticlockwise", "Grow/Shrink")
+    timing_runs: int = 10  # inference ms per clip: median of this many single-clip calls
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "direction_pairs", tuple(self.direction_pairs))
+        for pair in self.direction_pairs:
+            if pair.count("/") != 1:
+                raise ValueError(f"direction pair {pair!r} is not CLASS/CLASS")
 
 
 @dataclass(frozen=True)
@@ -87,6 +183,7 @@ class PipelineConfig:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     gate: GateConfig = field(default_factory=GateConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
 
     @property
     def pipeline_root(self) -> str:
@@ -103,22 +200,30 @@ class PipelineConfig:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
+    def with_train(self, train: TrainConfig) -> "PipelineConfig":
+        return dataclasses.replace(self, train=train)
+
     @classmethod
     def from_json(cls, text: str) -> "PipelineConfig":
         data = json.loads(text)
         return cls(
-            **{k: v for k, v in data.items() if k not in ("ingest", "train", "gate", "beam_args")},
+            **{k: v for k, v in data.items() if k not in ("ingest", "train", "gate", "compare", "beam_args")},
             beam_args=tuple(data.get("beam_args", ())),
             ingest=IngestConfig(**data.get("ingest", {})),
             train=TrainConfig(**data.get("train", {})),
             gate=GateConfig(**data.get("gate", {})),
+            compare=CompareConfig(**data.get("compare", {})),
         )
 
     def absolute(self) -> "PipelineConfig":
         """The same config with every path made absolute (TFX components run elsewhere)."""
         ingest = dataclasses.replace(self.ingest, dataset_root=str(Path(self.ingest.dataset_root).resolve()))
+        train = self.train
+        if train.weights_dir:
+            train = dataclasses.replace(train, weights_dir=str(Path(train.weights_dir).resolve()))
         return dataclasses.replace(
             self,
+            train=train,
             work_dir=str(Path(self.work_dir).resolve()),
             serving_dir=str(Path(self.serving_base).resolve()),
             ingest=ingest,

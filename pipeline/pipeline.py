@@ -1,8 +1,8 @@
 """The one function that builds harflow's TFX pipeline (local runs and Kubeflow alike).
 
-    VideoExampleGen ──> Trainer ──> Evaluator (TFMA) ──> Pusher
-                                      ^
-      Resolver (latest blessed model) ┘ baseline
+    VideoExampleGen ──> Trainer per variant ──> ModelComparison ──> Evaluator (TFMA) ──> Pusher
+                                              (the best variant)     ^
+                                        Resolver (latest blessed model) ┘ baseline
 
 The Evaluator blesses the candidate only if its accuracy on the eval split
 clears the floor and does not fall below the last blessed model's; the
@@ -110,17 +110,38 @@ def tfdv_components(examples):
 
 
 def training_components(config: PipelineConfig, examples):
-    """Examples -> a trained candidate. Returns (components, the candidate Model channel)."""
+    """Examples -> one Trainer per variant -> ModelComparison. Returns (components, the candidate Model channel).
+
+    Each variant (config.train.variants, or the one backbone+head) gets its own
+    TFX Trainer, `trainer_<backbone>_<head>`, whose custom_config is the config
+    with that variant's train section. ModelComparison scores them all on the
+    eval split, writes the comparison table and plots, and outputs the best
+    variant's model: the candidate (docs/comparison.md).
+    """
+    import dataclasses
+
     from tfx import v1 as tfx
 
-    trainer = tfx.components.Trainer(
-        run_fn=TRAINER_RUN_FN,
+    from components.model_comparison.component import ModelComparison
+
+    trainers = []
+    for train in config.train.variant_configs():
+        variant_config = dataclasses.replace(config, train=train)
+        trainers.append(
+            tfx.components.Trainer(
+                run_fn=TRAINER_RUN_FN,
+                examples=examples,
+                train_args=tfx.proto.TrainArgs(splits=["train"]),
+                eval_args=tfx.proto.EvalArgs(splits=["val"]),
+                custom_config={"harflow": variant_config.to_json()},
+            ).with_id("trainer_" + train.variant.replace("+", "_"))
+        )
+    comparison = ModelComparison(
         examples=examples,
-        train_args=tfx.proto.TrainArgs(splits=["train"]),
-        eval_args=tfx.proto.EvalArgs(splits=["val"]),
-        custom_config={"harflow": config.to_json()},
-    )
-    return [trainer], trainer.outputs["model"]
+        models=[trainer.outputs["model"] for trainer in trainers],
+        harflow_config_json=config.to_json(),
+    ).with_id("model_comparison")
+    return [*trainers, comparison], comparison.outputs["model"]
 
 
 def gate_and_push_components(config: PipelineConfig, examples, model):

@@ -7,7 +7,7 @@ import pytest
 
 from harflow.cli import build_parser
 
-COMMANDS = ["demo", "run", "synth", "predict", "env"]
+COMMANDS = ["demo", "run", "synth", "predict", "compare", "env"]
 
 
 def harflow(*args: str) -> subprocess.CompletedProcess:
@@ -66,3 +66,32 @@ def test_a_missing_split_list_is_a_one_line_error_naming_the_file(tmp_path):
         f"harflow: error: {data / 'testlist02.txt'}: split file not found "
         "(a UCF101-layout dataset needs classInd.txt and its split lists)"
     ]
+
+
+def test_variants_and_training_options_reach_the_config_and_survive_json():
+    from harflow.cli import _pipeline_config
+    from harflow.config import PipelineConfig
+
+    args = build_parser().parse_args(
+        ["run", "--data", "d", "--variants", "small+gru, mobilenet+lstm", "--alpha", "0.75", "--trainable-layers", "0",
+         "--augment", "crop,zoom", "--class-weights", "--bidirectional", "--weights-dir", "w"]
+    )
+    config = _pipeline_config(args, dataset_root="d")
+    assert config.train.variants == ("small+gru", "mobilenet+lstm")
+    assert [t.variant for t in config.train.variant_configs()] == ["small+gru", "mobilenet+lstm"]
+    assert config.train.augment == ("crop", "zoom") and config.train.class_weights and config.train.bidirectional
+    assert PipelineConfig.from_json(config.to_json()) == config
+
+
+def test_a_misspelt_variant_is_a_one_line_error(tmp_path):
+    result = harflow("run", "--data", str(tmp_path), "--variants", "small+gru,mobilenet+rnn", "--work-dir", str(tmp_path / "w"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "mobilenet+rnn" in lines[0] and "BACKBONE+HEAD" in lines[0]
+
+
+def test_compare_without_a_run_is_a_one_line_error(tmp_path):
+    result = harflow("compare", str(tmp_path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path) in lines[0] and "comparison" in lines[0]

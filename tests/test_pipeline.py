@@ -1,4 +1,4 @@
-"""The whole TFX pipeline on a tiny synthetic dataset: ingest, train, evaluate, push, predict.
+"""The whole TFX pipeline on a tiny synthetic dataset: ingest, train two variants, compare, evaluate, push, predict.
 
 Real TFX (BeamDagRunner), real Beam, real MLMD in SQLite, real TFMA; a few
 clips per class and small frames, so it runs in about two minutes.
@@ -27,7 +27,7 @@ def finished_run(tmp_path_factory):
         work_dir=str(work),
         beam_args=("--direct_num_workers=1", "--direct_running_mode=in_memory"),
         ingest=IngestConfig(dataset_root=str(data), num_frames=4, image_size=32, val_fraction=0.34),
-        train=TrainConfig(epochs=2, batch_size=8),
+        train=TrainConfig(epochs=2, batch_size=8, variants=("small+gru", "small+average")),
         gate=GateConfig(min_accuracy=0.0),  # a tiny model must still pass, to exercise the push
     )
     outcome = run_locally(config)
@@ -79,3 +79,43 @@ def test_the_pushed_model_predicts_a_clip(finished_run):
     top = model.predict_clip(clip, top=5)
     assert len(top) == 5 and top[0][1] >= top[-1][1]
     assert {name for name, _ in top} <= set(model.class_names)
+
+
+def test_every_variant_is_trained_by_its_own_trainer(finished_run):
+    config, _, _ = finished_run
+    root = Path(config.pipeline_root)
+    for trainer in ("trainer_small_gru", "trainer_small_average"):
+        models = sorted((root / trainer / "model").iterdir())
+        assert (models[-1] / "Format-Serving" / "saved_model.pb").is_file(), trainer
+
+
+def test_the_comparison_lists_every_variant_and_the_best_is_the_candidate(finished_run):
+    import csv
+    import json
+
+    config, _, _ = finished_run
+    comparison = sorted((Path(config.pipeline_root) / "model_comparison" / "comparison").iterdir())[-1]
+    rows = list(csv.DictReader((comparison / "comparison.csv").open()))
+    assert [row["variant"] for row in rows] == ["small+gru", "small+average"]
+    for row in rows:
+        assert 0.0 <= float(row["accuracy"]) <= 1.0 and int(row["parameters"]) > 0 and float(row["inference_ms"]) > 0
+    assert (comparison / "curves.png").stat().st_size > 0
+    assert (comparison / "confusion_small_gru.png").is_file() and (comparison / "confusion_small_average.png").is_file()
+    best = json.loads((comparison / "comparison.json").read_text())["best"]
+    candidate = sorted((Path(config.pipeline_root) / "model_comparison" / "model").iterdir())[-1]
+    assert json.loads((candidate / "harflow_training.json").read_text())["variant"] == best
+    assert (candidate / "Format-Serving" / "saved_model.pb").is_file()
+
+
+def test_harflow_compare_prints_the_runs_comparison(finished_run):
+    import subprocess
+    import sys
+
+    config, _, _ = finished_run
+    result = subprocess.run(
+        [sys.executable, "-m", "harflow", "compare", config.work_dir, "--name", config.name],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| small+gru |" in result.stdout and "| small+average |" in result.stdout
+    assert "Direction pairs" in result.stdout

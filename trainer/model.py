@@ -1,10 +1,17 @@
-"""The classifier: TimeDistributed(frame CNN) -> GRU or LSTM -> dense softmax.
+"""The classifier: TimeDistributed(frame CNN) -> GRU, LSTM or frame averaging -> dense softmax.
 
     frames  [B, T, H, W, 3] uint8
-      -> scale to [0, 1]                      [B, T, H, W, 3] float
-      -> FoldedTimeDistributed(frame CNN)     [B, T, F]   the same CNN on every frame
-      -> GRU / LSTM                           [B, U]      the order of frames matters here
-      -> dropout -> dense softmax             [B, C]
+      -> clip encoder                         [B, T, F]   the same frame CNN on every frame
+           small/scratch: / 255, FrameDifferences, FoldedTimeDistributed(CNN)
+           ImageNet:      float [0, 255], FoldedTimeDistributed(resize, preprocess, frozen CNN layers)
+      -> clip head                            [B, C]
+           ImageNet: FoldedTimeDistributed(the CNN's fine-tuned last layers) first
+           GRU / LSTM (optionally bidirectional), or the mean over frames (no recurrence)
+           -> dropout -> (the seed's dense stack 1024-512-128-64, optional) -> dense softmax
+
+The model is the clip head applied to the clip encoder, two nested Keras
+models, so the frozen-trunk cache (trainer/trunk_cache.py) can fit the head
+alone on cached encoder outputs and still export this same model.
 
 `FoldedTimeDistributed` does what `keras.layers.TimeDistributed` does, but
 folds time into the batch (one CNN call on B*T frames) instead of looping
@@ -17,7 +24,12 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from harflow.config import IngestConfig, TrainConfig
+from harflow.config import BACKBONE_NAMES, HEAD_NAMES, IngestConfig, TrainConfig
+from trainer.backbones import SpatialSoftArgmax, frame_encoders, is_imagenet, small_cnn  # noqa: F401 (re-exported)
+
+BACKBONES = BACKBONE_NAMES
+HEADS = HEAD_NAMES
+SEED_DENSE_STACK = (1024, 512, 128, 64)  # the seed project's classifier, each followed by dropout 0.5
 
 
 @keras.saving.register_keras_serializable(package="harflow")
@@ -56,79 +68,77 @@ class FrameDifferences(layers.Layer):
         return (*input_shape[:-1], 2 * input_shape[-1])
 
 
-@keras.saving.register_keras_serializable(package="harflow")
-class SpatialSoftArgmax(layers.Layer):
-    """Where each feature map is brightest: [B, H, W, K] -> [B, 3K] (expected x, expected y, peak).
-
-    A softmax over the positions of each map, then the expected coordinate
-    (Levine et al., "Deep Spatial Autoencoders"): a few parameter-free numbers
-    per map that say where things are, which is what motion is made of.
-    """
-
-    def call(self, maps):
-        height, width, channels = maps.shape[1], maps.shape[2], maps.shape[3]
-        flat = ops.reshape(ops.transpose(maps, (0, 3, 1, 2)), (-1, channels, height * width))  # [B, K, HW]
-        weights = ops.softmax(flat, axis=-1)
-        ys, xs = ops.meshgrid(ops.linspace(-1.0, 1.0, height), ops.linspace(-1.0, 1.0, width), indexing="ij")
-        expected_x = ops.sum(weights * ops.reshape(xs, (1, 1, -1)), axis=-1)  # [B, K]
-        expected_y = ops.sum(weights * ops.reshape(ys, (1, 1, -1)), axis=-1)  # [B, K]
-        peak = ops.max(flat, axis=-1)  # [B, K]: how strongly the map fires (size, presence)
-        return ops.concatenate([expected_x, expected_y, peak], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], 3 * input_shape[3])
+def uses_frame_differences(train: TrainConfig) -> bool:
+    """Frame differences feed the from-scratch CNNs, never the order-blind `average` head (they carry order)."""
+    return train.frame_differences and not is_imagenet(train.backbone) and train.head != "average"
 
 
-def small_cnn(image_size: int, channels: int = 3, name: str = "small_cnn", first_stride: int = 2) -> keras.Model:
-    """A frame encoder trained from scratch that keeps *where* things are.
-
-    Global pooling would throw position away, and then "moving left" and
-    "moving right" look the same; flattening keeps it but invites memorising
-    backgrounds. So the feature maps end in a spatial soft-argmax: for each of
-    32 maps, where it fires and how strongly.
-
-    The first convolution strides by 2 (`first_stride`): at full resolution it
-    and its batch norm were half of a CPU training step (docs/benchmarks.md).
-    """
-    inputs = keras.Input((image_size, image_size, channels))
-    x = inputs
-    # (filters, stride, max-pool after): H and W halve twice, 64 -> 32 -> 16, by stride or pooling
-    for filters, strides, pool in ((16, first_stride, first_stride == 1), (32, 1, True), (64, 1, False)):
-        x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)  # small datasets take few steps: 0.99 would lag
-        x = layers.ReLU()(x)
-        if pool:
-            x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(32, 1)(x)  # [H/4, W/4, 32] maps to locate
-    x = SpatialSoftArgmax()(x)  # [96]
-    x = layers.Dense(64, activation="relu")(x)  # [64] per frame
-    return keras.Model(inputs, x, name=name)
-
-
-BACKBONES = {"small": small_cnn}
-HEADS = {"gru": layers.GRU, "lstm": layers.LSTM}
-
-
-def build_model(num_classes: int, ingest: IngestConfig, train: TrainConfig) -> keras.Model:
-    if train.backbone not in BACKBONES:
-        raise ValueError(f"unknown backbone {train.backbone!r}; choose one of {', '.join(BACKBONES)}")
-    if train.head not in HEADS:
-        raise ValueError(f"unknown head {train.head!r}; choose one of {', '.join(HEADS)}")
+def build_clip_encoder(ingest: IngestConfig, train: TrainConfig) -> tuple[keras.Model, keras.Model | None]:
+    """(frames [B, T, H, W, 3] uint8 -> per-frame features [B, T, ...], the backbone's trainable tail or None)."""
     size = ingest.image_size
     frames = keras.Input((ingest.num_frames, size, size, 3), dtype="uint8", name="frames")
-    x = layers.Rescaling(1.0 / 255)(ops.cast(frames, "float32"))
+    x = ops.cast(frames, "float32")
     channels = 3
-    if train.frame_differences:
-        x = FrameDifferences(name="frame_differences")(x)  # [B, T, H, W, 6]
-        channels = 6
-    x = FoldedTimeDistributed(BACKBONES[train.backbone](size, channels), name="frame_cnn")(x)  # [B, T, F]
-    x = HEADS[train.head](train.rnn_units, name=train.head)(x)  # [B, U]
+    if not is_imagenet(train.backbone):
+        x = layers.Rescaling(1.0 / 255)(x)  # [0, 1]
+        if uses_frame_differences(train):
+            x = FrameDifferences(name="frame_differences")(x)  # [B, T, H, W, 6]
+            channels = 6
+    encoder, tail = frame_encoders(train, size, channels)
+    x = FoldedTimeDistributed(encoder, name="frame_cnn")(x)  # [B, T, F] (or [B, T, h, w, c] before a tail)
+    return keras.Model(frames, x, name="clip_encoder"), tail
+
+
+def build_clip_head(
+    feature_shape: tuple, num_classes: int, train: TrainConfig, backbone_tail: keras.Model | None = None
+) -> keras.Model:
+    """per-frame features [B, T, ...] -> class probabilities [B, C]; first the backbone's fine-tuned tail, if any."""
+    features = keras.Input(feature_shape, name="frame_features")
+    x = features
+    if backbone_tail is not None:
+        x = FoldedTimeDistributed(backbone_tail, name="backbone_tail")(x)  # [B, T, F]
+    if train.head == "average":
+        x = layers.GlobalAveragePooling1D(name="average")(x)  # [B, F]: order-blind
+        x = layers.Dense(train.rnn_units, activation="relu", name="average_dense")(x)  # as wide as the RNN
+    else:
+        recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[train.head](train.rnn_units, name=train.head)
+        if train.bidirectional:
+            recurrent = layers.Bidirectional(recurrent, name=f"bidirectional_{train.head}")
+        x = recurrent(x)  # [B, U] (2U bidirectional)
     x = layers.Dropout(train.dropout)(x)
-    probabilities = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    model = keras.Model(frames, probabilities, name=f"{train.backbone}_{train.head}")
+    if train.dense_stack == "seed":
+        for units in SEED_DENSE_STACK:
+            x = layers.Dense(units, activation="relu")(x)
+            x = layers.Dropout(0.5)(x)
+    # float32 softmax even under mixed precision (keras-io's mixed precision guide)
+    probabilities = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+    return keras.Model(features, probabilities, name="clip_head")
+
+
+def compile_model(model: keras.Model, train: TrainConfig) -> keras.Model:
     model.compile(
         optimizer=keras.optimizers.Adam(train.learning_rate),
         loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5")],
     )
     return model
+
+
+def assemble(encoder: keras.Model, head: keras.Model, name: str) -> keras.Model:
+    """The whole classifier, frames -> probabilities, sharing the encoder's and head's weights."""
+    frames = keras.Input(encoder.input_shape[1:], dtype="uint8", name="frames")
+    return keras.Model(frames, head(encoder(frames)), name=name)
+
+
+def build_parts(num_classes: int, ingest: IngestConfig, train: TrainConfig) -> tuple[keras.Model, keras.Model]:
+    """(clip encoder, clip head) of the classifier for `train`."""
+    encoder, tail = build_clip_encoder(ingest, train)
+    head = build_clip_head(encoder.output_shape[1:], num_classes, train, tail)
+    return encoder, head
+
+
+def build_model(num_classes: int, ingest: IngestConfig, train: TrainConfig) -> keras.Model:
+    """The compiled classifier: frames [B, T, H, W, 3] uint8 -> probabilities [B, C]."""
+    encoder, head = build_parts(num_classes, ingest, train)
+    name = f"{train.backbone}_{train.head}"
+    return compile_model(assemble(encoder, head, name), train)

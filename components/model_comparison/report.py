@@ -1,0 +1,175 @@
+"""The comparison's files: a Markdown and a CSV table, training curves and confusion matrices as PNG.
+
+    comparison.md        the table, per-category and direction-pair tables, the best variant
+    comparison.csv       one row per variant (the Markdown table's columns)
+    comparison.json      everything, for programs
+    curves.png           train / val accuracy and loss per epoch, every variant
+    confusion_<variant>.png
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = (
+    ("variant", "variant"),
+    ("best epoch", "best_epoch"),
+    ("accuracy", "accuracy"),
+    ("loss", "loss"),
+    ("val accuracy", "val_accuracy"),
+    ("val loss", "val_loss"),
+    ("top-5", "top5"),
+    ("training s", "train_seconds"),
+    ("parameters", "parameters"),
+    ("inference ms/clip", "inference_ms"),
+)
+MARKDOWN = "comparison.md"
+CSV = "comparison.csv"
+JSON = "comparison.json"
+
+
+def file_stem(variant: str) -> str:
+    return variant.replace("+", "_")
+
+
+def _cell(key: str, value) -> str:
+    if value is None:
+        return "-"
+    if key in ("accuracy", "val_accuracy", "top5"):
+        return f"{value:.3f}"
+    if key in ("loss", "val_loss"):
+        return f"{value:.3f}"
+    if key == "train_seconds":
+        return f"{value:.0f}"
+    if key == "parameters":
+        return f"{value:,}"
+    if key == "inference_ms":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def markdown(rows: list[dict], best: str, class_count: int, clip_count: int) -> str:
+    """The comparison as Markdown: the main table, then per category and per direction pair."""
+    lines = [
+        f"# Model comparison: {len(rows)} variant(s)",
+        "",
+        f"Test (eval split): {clip_count} clips, {class_count} classes; one clip per video, single-clip accuracy. "
+        "Best epoch, val accuracy and val loss: the epoch with the lowest val loss, whose weights were kept. "
+        f"Best variant (highest val accuracy, then lowest val loss): **{best}**, the pipeline's candidate.",
+        "",
+        "| " + " | ".join(title for title, _ in COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
+    lines += ["| " + " | ".join(_cell(key, row.get(key)) for _, key in COLUMNS) + " |" for row in rows]
+    for title, key in (("Accuracy per category", "per_category"), ("Direction pairs (accuracy between the two; chance 0.5)", "direction_pairs")):
+        names = sorted({name for row in rows for name in row.get(key, {})})
+        if not names:
+            continue
+        lines += ["", f"## {title}", "", "| variant | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+        for row in rows:
+            values = row.get(key, {})
+            lines.append(f"| {row['variant']} | " + " | ".join(f"{values[n]:.3f}" if n in values else "-" for n in names) + " |")
+    lines += ["", "Training curves: `curves.png`; confusion matrices: `confusion_<variant>.png`.", ""]
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([key for _, key in COLUMNS])
+        for row in rows:
+            writer.writerow([row.get(key) for _, key in COLUMNS])
+
+
+def plot_curves(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, (accuracy_axes, loss_axes) = plt.subplots(1, 2, figsize=(11, 4))
+    for index, row in enumerate(rows):
+        history, epochs = row.get("history", {}), row.get("epochs") or []
+        colour = f"C{index % 10}"
+        for axes, metric in ((accuracy_axes, "accuracy"), (loss_axes, "loss")):
+            if metric in history:
+                axes.plot(epochs[: len(history[metric])], history[metric], "--", color=colour, label=f"{row['variant']} train")
+            if f"val_{metric}" in history:
+                axes.plot(epochs[: len(history[f"val_{metric}"])], history[f"val_{metric}"], "-", color=colour, label=f"{row['variant']} val")
+    for axes, title in ((accuracy_axes, "accuracy"), (loss_axes, "loss")):
+        axes.set_xlabel("epoch")
+        axes.set_title(title)
+        axes.grid(alpha=0.3)
+    accuracy_axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def plot_confusion(confusion: list[list[int]], class_names: list[str], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    matrix = np.asarray(confusion)
+    size = max(4.0, 0.35 * len(class_names) + 2)
+    figure, axes = plt.subplots(figsize=(size, size))
+    axes.imshow(matrix, cmap="Blues")
+    ticks = range(len(class_names))
+    small = len(class_names) <= 20
+    axes.set_xticks(ticks, class_names if small else [], rotation=90, fontsize=7)
+    axes.set_yticks(ticks, class_names if small else [], fontsize=7)
+    if small:
+        for (row, column), value in np.ndenumerate(matrix):
+            if value:
+                axes.text(column, row, str(value), ha="center", va="center", fontsize=7,
+                          color="white" if value > matrix.max() / 2 else "black")
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def write_comparison(out_dir: str, rows: list[dict], best: str, class_names: list[str]) -> Path:
+    """Write every file of the comparison into out_dir; returns the Markdown file."""
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    clip_count = rows[0]["clips"] if rows else 0
+    (folder / MARKDOWN).write_text(markdown(rows, best, len(class_names), clip_count))
+    write_csv(rows, folder / CSV)
+    (folder / JSON).write_text(json.dumps({"best": best, "class_names": class_names, "variants": rows}, indent=1))
+    plot_curves(rows, folder / "curves.png")
+    for row in rows:
+        plot_confusion(row["confusion"], class_names, f"{row['variant']}: accuracy {row['accuracy']:.3f}", folder / f"confusion_{file_stem(row['variant'])}.png")
+    return folder / MARKDOWN
+
+
+def mean_over_runs(folders: list[str]) -> str:
+    """Several runs' comparisons (e.g. one per official split) -> Markdown: mean accuracy and top-5 per variant."""
+    runs = [json.loads((Path(folder) / JSON).read_text()) for folder in folders]
+    variants = [row["variant"] for row in runs[0]["variants"]]
+    lines = [
+        f"# Mean over {len(runs)} runs",
+        "",
+        "| variant | runs | mean accuracy | mean top-5 | accuracy per run |",
+        "|---|---|---|---|---|",
+    ]
+    for variant in variants:
+        rows = [row for run in runs for row in run["variants"] if row["variant"] == variant]
+        accuracies = [row["accuracy"] for row in rows]
+        lines.append(
+            f"| {variant} | {len(rows)} | {np.mean(accuracies):.3f} | {np.mean([row['top5'] for row in rows]):.3f} | "
+            + ", ".join(f"{a:.3f}" for a in accuracies)
+            + " |"
+        )
+    missing = [folder for folder, run in zip(folders, runs) if [r["variant"] for r in run["variants"]] != variants]
+    if missing:
+        lines += ["", f"Not every run trained the same variants: {', '.join(missing)}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,84 @@
+"""The model comparison's numbers and files, on hand-made predictions."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.model_comparison.metrics import UCF101_GROUPS, categories_for, score
+from components.model_comparison.report import mean_over_runs, write_comparison
+
+CLASSES = ["MoveLeft", "MoveRight", "Grow", "Shrink", "RotateClockwise", "RotateAnticlockwise"]
+UCF101_INDEX = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "splits" / "ucf101" / "classInd.txt"
+
+
+def one_hot_ish(predicted: list[int], classes: int = 6) -> np.ndarray:
+    probabilities = np.full((len(predicted), classes), 0.02)
+    probabilities[np.arange(len(predicted)), predicted] = 1 - 0.02 * (classes - 1)
+    return probabilities
+
+
+def test_score_counts_top1_top5_loss_and_confusion():
+    labels = np.array([0, 1, 2, 3])
+    scores = score(one_hot_ish([0, 0, 2, 3]), labels, CLASSES)
+    assert scores["accuracy"] == 0.75 and scores["top5"] == 1.0
+    assert scores["loss"] == pytest.approx(-(3 * np.log(0.9) + np.log(0.02)) / 4)
+    assert scores["confusion"][1][0] == 1 and scores["confusion"][0][0] == 1
+    assert scores["per_class"] == {"MoveLeft": 1.0, "MoveRight": 0.0, "Grow": 1.0, "Shrink": 1.0}
+
+
+def test_a_direction_pair_is_scored_between_its_two_classes_only():
+    probabilities = np.array([[0.1, 0.3, 0.6, 0, 0, 0], [0.2, 0.1, 0.7, 0, 0, 0]])  # both say Grow overall
+    scores = score(probabilities, np.array([1, 1]), CLASSES, direction_pairs=("MoveLeft/MoveRight", "Up/Down"))
+    assert scores["accuracy"] == 0.0
+    assert scores["direction_pairs"] == {"MoveLeft/MoveRight": 0.5}  # the absent pair is left out
+
+
+def test_synthetic_classes_fall_into_motion_kinds():
+    categories = categories_for(CLASSES)
+    assert categories["MoveRight"] == "translation" and categories["Shrink"] == "scale" and categories["RotateClockwise"] == "rotation"
+    scores = score(one_hot_ish([0, 1, 3, 3]), np.array([0, 1, 2, 3]), CLASSES, categories)
+    assert scores["per_category"] == {"scale": 0.5, "translation": 1.0}
+
+
+@pytest.mark.skipif(not UCF101_INDEX.exists(), reason="../shared UCF101 split files not present")
+def test_ucf101_classes_fall_into_its_five_groups_of_20_16_5_10_50():
+    names = [line.split()[1] for line in UCF101_INDEX.read_text().splitlines() if line.strip()]
+    categories = categories_for(names)
+    counts = {group: list(categories.values()).count(group) for group in set(categories.values())}
+    assert counts == {"human-object interaction": 20, "body motion": 16, "human-human interaction": 5, "playing instruments": 10, "sports": 50}
+    assert all(name in names for group in UCF101_GROUPS.values() for name in group)
+
+
+def test_a_user_category_map_is_read_and_a_missing_one_named(tmp_path):
+    (tmp_path / "map.json").write_text(json.dumps({"Grow": "size", "Shrink": "size"}))
+    assert categories_for(CLASSES, str(tmp_path / "map.json")) == {"Grow": "size", "Shrink": "size"}
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        categories_for(CLASSES, str(tmp_path / "nope.json"))
+
+
+def row(variant: str, predicted: list[int], seconds: float = 3.0) -> dict:
+    scores = score(one_hot_ish(predicted), np.array([0, 1, 2, 3]), CLASSES, categories_for(CLASSES), ("MoveLeft/MoveRight",))
+    history = {"accuracy": [0.5, 0.7], "val_accuracy": [0.4, 0.6], "loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}
+    return {"variant": variant, **scores, "history": history, "epochs": [1, 2], "best_epoch": 2, "val_accuracy": 0.6,
+            "val_loss": 0.7, "train_seconds": seconds, "parameters": 1234, "inference_ms": 4.2}
+
+
+def test_the_comparison_is_written_as_markdown_csv_json_and_pngs(tmp_path):
+    rows = [row("small+gru", [0, 1, 2, 3]), row("small+average", [0, 0, 2, 2])]
+    markdown = write_comparison(str(tmp_path), rows, "small+gru", CLASSES).read_text()
+    assert "| small+gru | 2 | 1.000 |" in markdown and "| small+average | 2 | 0.500 |" in markdown and "**small+gru**" in markdown
+    assert "Direction pairs" in markdown and "Accuracy per category" in markdown
+    table = list(csv.DictReader((tmp_path / "comparison.csv").open()))
+    assert [r["variant"] for r in table] == ["small+gru", "small+average"] and table[1]["accuracy"] == "0.5"
+    for png in ("curves.png", "confusion_small_gru.png", "confusion_small_average.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_several_runs_are_averaged_per_variant(tmp_path):
+    for index, predicted in enumerate(([0, 1, 2, 3], [0, 0, 2, 3])):
+        write_comparison(str(tmp_path / f"split{index + 1}"), [row("small+gru", predicted)], "small+gru", CLASSES)
+    text = mean_over_runs([str(tmp_path / "split1"), str(tmp_path / "split2")])
+    assert "| small+gru | 2 | 0.875 |" in text
