@@ -45,20 +45,24 @@ def eval_config(config: PipelineConfig):
     multi-class confusion matrix (a plot; per-class precision and recall and
     per-category accuracy are read from it by pipeline.run). Slices: overall and
     by class (`label_name`; per-class accuracy is per-class recall). Blessing:
-    accuracy >= the floor and >= the baseline's minus `max_accuracy_drop`.
+    overall accuracy >= the floor and >= the baseline's minus `max_accuracy_drop`.
     """
     import tensorflow_model_analysis as tfma
+    from tensorflow_model_analysis.proto import config_pb2
 
     gate = config.gate
+    # The rule holds on the whole eval split (the unsliced slice); a bare `threshold`
+    # would apply to every slice, i.e. demand the floor of each class too.
+    rule = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gate.min_accuracy}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -gate.max_accuracy_drop - 1e-10},
+        ),
+    )
     accuracy = tfma.MetricConfig(
         class_name="SparseCategoricalAccuracy",
-        threshold=tfma.MetricThreshold(
-            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gate.min_accuracy}),
-            change_threshold=tfma.GenericChangeThreshold(
-                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                absolute={"value": -gate.max_accuracy_drop - 1e-10},
-            ),
-        ),
+        per_slice_thresholds=[config_pb2.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=rule)],
     )
     top_k = tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy", config=f'{{"k": {gate.top_k}}}')
     return tfma.EvalConfig(
