@@ -51,6 +51,12 @@ class ModelStore:
             raise LookupError(f"Servable not found for request: Specific({name}, {version})")
         return version
 
+    def load_newest(self) -> None:
+        """Load the newest version before serving, as TF Serving does (the first request is not the slow one)."""
+        available = versions.versions(self.base)
+        if available:
+            self.model(available[-1])
+
     def model(self, version: int):
         import tensorflow as tf
 
@@ -97,6 +103,7 @@ class GrpcStandIn:
         self.target = f"127.0.0.1:{self.port}"
 
     def __enter__(self) -> "GrpcStandIn":
+        self.store.load_newest()
         self.server.start()
         return self
 
@@ -169,13 +176,14 @@ class RestStandIn:
     """STAND-IN for TF Serving's REST API (model metadata and :predict, row and columnar formats)."""
 
     def __init__(self, name: str, base_path: str | Path, port: int = 0):
-        store = ModelStore(name, base_path)
+        store = self.store = ModelStore(name, base_path)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _rest_handler(store))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "RestStandIn":
+        self.store.load_newest()
         self._thread.start()
         return self
 
