@@ -100,9 +100,12 @@ def _predict_remote(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """The pipeline's runs from MLMD; `runs show [RUN]`: one run's evaluation."""
+    import logging
+
     from pipeline.report import RUNS_HEADER, run_line, text_table
     from pipeline.run import list_runs
 
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's reader warns of a deprecated TF API
     config = PipelineConfig(name=args.name, work_dir=args.work_dir)
     runs = list_runs(config)
     if not runs:
