@@ -86,7 +86,7 @@ def evaluation_markdown(run: RunSummary, matrix: np.ndarray | None, class_names:
             [
                 ["clips", run.example_count if run.example_count is not None else "-"],
                 ["accuracy", _number(run.accuracy, 4)],
-                [f"top-{top_k or 'k'} accuracy", _number(run.top_k_accuracy, 4)],
+                [f"top-{top_k or run.top_k or 'k'} accuracy", _number(run.top_k_accuracy, 4)],
             ],
         ),
     ]

@@ -151,6 +151,7 @@ class RunSummary:
     evaluation_uri: str | None = None
     model_uri: str | None = None  # the candidate the Evaluator scored
     categories: dict[str, str] = field(default_factory=dict)  # class -> category, from the run's gate config
+    top_k: int | None = None  # the k of top_k_accuracy, from the run's gate config
 
 
 def _store(config: PipelineConfig):
@@ -195,7 +196,8 @@ def _summarise(store, pipeline_name: str, run) -> RunSummary:
             summary.cached.append(node)
         if node == "Pusher" and "custom_config" in execution.custom_properties:
             custom = json.loads(execution.custom_properties["custom_config"].string_value or "{}")
-            summary.categories = json.loads(custom.get("harflow_gate", "{}")).get("categories", {})
+            gate = json.loads(custom.get("harflow_gate", "{}"))
+            summary.categories, summary.top_k = gate.get("categories", {}), gate.get("top_k")
     evaluation = outputs.get(("Evaluator", "evaluation"))
     if evaluation is not None and Path(evaluation.uri).is_dir():
         summary.evaluation_uri = evaluation.uri

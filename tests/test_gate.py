@@ -27,6 +27,7 @@ from harflow.synth import SynthConfig, generate
 
 CLASSES = ("MoveLeft", "Grow", "RotateClockwise")
 CLIPS = {"MoveLeft": (12, 6), "Grow": (2, 1), "RotateClockwise": (2, 1)}  # (train, eval) clips per class
+CATEGORIES = {"MoveLeft": "Move", "Grow": "Shape", "RotateClockwise": "Shape"}
 SHIFTED = dict(zip(CLASSES, CLASSES[1:] + CLASSES[:1]))  # every clip labelled as the next class
 
 
@@ -58,7 +59,7 @@ def config_for(work: Path, data: Path, seed: int) -> PipelineConfig:
         beam_args=("--direct_num_workers=1", "--direct_running_mode=in_memory"),
         ingest=IngestConfig(dataset_root=str(data), num_frames=4, image_size=32, val_fraction=0.34),
         train=TrainConfig(epochs=4, batch_size=8, seed=seed),
-        gate=GateConfig(min_accuracy=0.0, max_accuracy_drop=0.0, keep_versions=3),
+        gate=GateConfig(min_accuracy=0.0, max_accuracy_drop=0.0, keep_versions=3, categories=CATEGORIES),
     ).absolute()
 
 
@@ -130,7 +131,8 @@ def test_runs_show_renders_per_class_recall_precision_and_the_confusion_matrix(t
     assert sorted(names) == sorted(CLASSES)
     assert matrix.sum() == better.example_count == 8
     assert matrix.trace() / matrix.sum() == pytest.approx(better.accuracy)
-    page = evaluation_markdown(better, matrix, names, top_k=5)
+    page = evaluation_markdown(better, matrix, names)
     assert "## Per class" in page and "## Confusion matrix" in page and "version 2" in page
+    assert "top-5 accuracy" in page and "## Per category" in page and "| Move | 6 |" in page
     for name in CLASSES:
         assert f"| {name} |" in page
