@@ -138,16 +138,18 @@ def measure(label: str, base: Path, clips: list[Path], clients: int) -> list[lis
     from serving.predict import load_model
     from serving.standin import GrpcStandIn
 
+    from harflow.config import ServingConfig
     from serving.inputs import clip_input
 
     model = load_model(base)
     decode = time_calls(lambda clip: clip_input(clip, model.num_frames, model.image_size), clips)
     local = time_calls(lambda clip: model.predict_clip(clip, top=5), clips)
     with GrpcStandIn("harflow", base, workers=clients) as server:
-        client = GrpcClient(server.target)
+        patient = ServingConfig(timeout_s=300.0)  # the first call builds the graph: slow on a busy machine
+        client = GrpcClient(server.target, patient)
         remote = time_calls(lambda clip: client.predict_clip(clip).top(5), clips)
         client.close()
-        loaded, wall = concurrent(lambda: GrpcClient(server.target), clips, clients)
+        loaded, wall = concurrent(lambda: GrpcClient(server.target, patient), clips, clients)
     spec = f"{model.num_frames} frames of {model.image_size}x{model.image_size}"
     rows = [[label, spec, "decode + sample only", 1, f"{statistics.median(decode):.3f}", f"{percentile(decode, 95):.3f}", "-"]]
     for mode, seconds in (("in process", local), ("gRPC (stand-in)", remote)):
