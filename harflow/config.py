@@ -76,7 +76,7 @@ class ServingConfig:
     model_name: str = "harflow"  # the name in TF Serving's models.config / --model_name
     signature: str = "serving_default"
     version: int | None = None  # None: the server's newest version
-    timeout_s: float = 10.0  # per request
+    timeout_s: float = 30.0  # per request; a server's first call on a model builds its graph (seconds)
 
 
 @dataclass(frozen=True)
