@@ -16,7 +16,16 @@ import time
 from pathlib import Path
 
 from harflow import env
-from harflow.config import BACKBONE_NAMES, HEAD_NAMES, CompareConfig, GateConfig, IngestConfig, PipelineConfig, TrainConfig
+from harflow.config import (
+    BACKBONE_NAMES,
+    HEAD_NAMES,
+    CompareConfig,
+    GateConfig,
+    IngestConfig,
+    PipelineConfig,
+    ServingConfig,
+    TrainConfig,
+)
 
 
 class UsageError(Exception):
@@ -68,6 +77,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for video in args.videos:
         if not Path(video).is_file():
             raise UsageError(f"{video}: no such file")
+    if args.server or args.rest:
+        return _predict_remote(args)
     _print_predictions(args.model, args.videos, top=args.top)
     return 0
 
@@ -106,6 +117,67 @@ def _comparison_folder(run: str, name: str) -> str:
     if not artifacts:
         raise UsageError(f"{metadata}: no model comparison recorded yet (run `harflow run` or `harflow demo` first)")
     return max(artifacts, key=lambda a: a.id).uri
+
+
+def _predict_remote(args: argparse.Namespace) -> int:
+    """Top classes from a model server: gRPC (--server HOST:PORT) or REST (--rest URL)."""
+    from serving.clients import GrpcClient, RestClient, ServerError, ServerUnavailable
+
+    if args.server and args.rest:
+        raise UsageError("give --server HOST:PORT (gRPC) or --rest URL, not both")
+    config = ServingConfig(model_name=args.model_name, signature=args.signature, version=args.version, timeout_s=args.timeout)
+    client = GrpcClient(args.server, config) if args.server else RestClient(args.rest, config)
+    try:
+        print(f"server: {args.server or args.rest}  model: {config.model_name}  signature: {config.signature}")
+        for video in args.videos:
+            started = time.monotonic()
+            answer = client.predict_clip(video)
+            version = f", version {answer.model_version}" if answer.model_version is not None else ""
+            print(f"{video}  ({(time.monotonic() - started) * 1000:.0f} ms{version})")
+            for rank, (name, probability) in enumerate(answer.top(args.top), 1):
+                print(f"  {rank}. {name:<24} {probability:.4f}")
+    except (ServerUnavailable, ServerError) as error:
+        raise UsageError(str(error)) from None
+    finally:
+        client.close()
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """The pipeline's runs from MLMD; `runs show [RUN]`: one run's evaluation."""
+    import logging
+
+    from pipeline.report import RUNS_HEADER, run_line, text_table
+    from pipeline.run import list_runs
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's reader warns of a deprecated TF API
+    config = PipelineConfig(name=args.name, work_dir=args.work_dir)
+    runs = list_runs(config)
+    if not runs:
+        raise UsageError(f"{config.absolute().metadata_path}: no pipeline runs recorded yet")
+    if args.action != "show":
+        print(text_table(RUNS_HEADER, [run_line(run) for run in runs]))
+        return 0
+    chosen = [run for run in runs if args.run in (None, run.run_id)]
+    if not chosen:
+        raise UsageError(f"no run {args.run!r} in {config.absolute().metadata_path}; `harflow runs` lists them")
+    text = _evaluation_page(chosen[-1])
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _evaluation_page(run) -> str:
+    from pipeline.report import evaluation_markdown
+    from pipeline.run import model_class_names, read_confusion_matrix
+
+    names = model_class_names(run.model_uri)
+    matrix = read_confusion_matrix(run.evaluation_uri, len(names)) if run.evaluation_uri and names else None
+    return evaluation_markdown(run, matrix, names)
 
 
 def cmd_env(args: argparse.Namespace) -> int:
@@ -211,7 +283,26 @@ def _compare_config(args: argparse.Namespace) -> CompareConfig:
 
 
 def _gate_config(args: argparse.Namespace) -> GateConfig:
-    return GateConfig(min_accuracy=args.min_accuracy)
+    return GateConfig(
+        min_accuracy=args.min_accuracy,
+        max_accuracy_drop=args.max_accuracy_drop,
+        top_k=args.top_k,
+        categories=_read_categories(args.categories) if args.categories else {},
+        keep_versions=args.keep_versions,
+    )
+
+
+def _read_categories(path: str) -> dict[str, str]:
+    """A JSON file {"class name": "category", ...} -> the mapping."""
+    import json
+
+    try:
+        mapping = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path}: not JSON ({error.msg}); write {{\"ClassName\": \"Category\", ...}}") from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        raise UsageError(f"{path}: expected one JSON object {{\"ClassName\": \"Category\", ...}}")
+    return mapping
 
 
 def _require_dataset(ingest: IngestConfig) -> None:
@@ -365,6 +456,43 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     gate = GateConfig()
     group = parser.add_argument_group("gate and push (Evaluator, Pusher)")
     group.add_argument("--min-accuracy", type=float, default=gate.min_accuracy, help="the Evaluator blesses only above this eval accuracy (default: %(default)s)")
+    group.add_argument("--max-accuracy-drop", type=float, default=gate.max_accuracy_drop, help="how far below the last blessed model's accuracy a candidate may fall and still be blessed (default: %(default)s)")
+    group.add_argument("--top-k", type=int, default=gate.top_k, help="the Evaluator also reports top-k accuracy (default: %(default)s)")
+    group.add_argument("--categories", metavar="JSON", help="a file {\"class\": \"category\"}: `harflow runs show` adds accuracy per category")
+    group.add_argument("--keep-versions", type=int, default=gate.keep_versions, help="the Pusher keeps this many newest versions in the serving dir (default: %(default)s)")
+
+
+def _add_serving_options(parser: argparse.ArgumentParser) -> None:
+    serving = ServingConfig()
+    group = parser.add_argument_group(
+        "model server (instead of --model)",
+        "Ask a running TF Serving (see docs/serving.md) instead of loading the model here; the clip is "
+        "sampled here exactly as training did, with the frame count and size the server's model reports.",
+    )
+    group.add_argument("--server", metavar="HOST:PORT", help="TF Serving's gRPC address (PredictionService; port 8500 by default)")
+    group.add_argument("--rest", metavar="URL", help="TF Serving's REST address, e.g. http://localhost:8501")
+    group.add_argument("--model-name", default=serving.model_name, help="the model's name on the server (default: %(default)s)")
+    group.add_argument("--signature", default=serving.signature, help="(default: %(default)s)")
+    group.add_argument("--version", type=int, help="a specific model version (default: the server's newest)")
+    group.add_argument("--timeout", type=float, default=serving.timeout_s, help="seconds per request (default: %(default)s)")
+
+
+def _add_runs_command(commands) -> None:
+    defaults = PipelineConfig()
+    runs = commands.add_parser(
+        "runs",
+        help="the pipeline's runs from ML Metadata; `runs show [RUN]`: one run's evaluation",
+        description="List the pipeline runs recorded in ML Metadata (when, which trainer variants, TFMA accuracy "
+        "and top-k accuracy, blessed or not, the model version pushed). `harflow runs show [RUN]` prints one run's "
+        "evaluation (the newest by default) as Markdown: metrics, per-class recall and precision, per-category "
+        "accuracy when the gate has a class->category mapping, and the confusion matrix.",
+    )
+    runs.add_argument("action", nargs="?", choices=["list", "show"], default="list", help="list (default) or show")
+    runs.add_argument("run", nargs="?", help="with show: a run id from `harflow runs` (default: the newest)")
+    runs.add_argument("--out", help="with show: write the Markdown to this file instead of printing it")
+    runs.add_argument("--work-dir", default=defaults.work_dir, help="(default: %(default)s)")
+    runs.add_argument("--name", default=defaults.name, help="pipeline name (default: %(default)s)")
+    runs.set_defaults(func=cmd_runs)
 
 
 def _add_synth_options(parser: argparse.ArgumentParser) -> None:
@@ -433,7 +561,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="SavedModel dir or TF Serving base path (newest version used) (default: %(default)s)",
     )
     predict.add_argument("--top", type=int, default=5, help="how many classes to print (default: %(default)s)")
+    _add_serving_options(predict)
     predict.set_defaults(func=cmd_predict)
+    _add_runs_command(commands)
 
     data = commands.add_parser(
         "data",

@@ -152,6 +152,26 @@ class GateConfig:
     min_accuracy: float = 0.6  # absolute floor on eval-split accuracy
     # the candidate may not be worse than the last blessed model by more than this
     max_accuracy_drop: float = 0.0
+    top_k: int = 5  # the Evaluator also reports top-k accuracy (1.0 when there are <= k classes)
+    # optional class name -> category (e.g. UCF101's five groups): `harflow runs show` adds per-category accuracy
+    categories: dict[str, str] = field(default_factory=dict)
+    keep_versions: int = 3  # the Pusher keeps this many newest versions in the serving base path
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_accuracy <= 1.0 or self.max_accuracy_drop < 0.0:
+            raise ValueError("min_accuracy must be in 0..1 and max_accuracy_drop >= 0")
+        if self.top_k < 1 or self.keep_versions < 1:
+            raise ValueError(f"top_k and keep_versions must be >= 1, not {self.top_k} and {self.keep_versions}")
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """How clients reach a model server (TF Serving, or its stand-ins in tests)."""
+
+    model_name: str = "harflow"  # the name in TF Serving's models.config / --model_name
+    signature: str = "serving_default"
+    version: int | None = None  # None: the server's newest version
+    timeout_s: float = 30.0  # per request; a server's first call on a model builds its graph (seconds)
 
 
 @dataclass(frozen=True)

@@ -39,24 +39,45 @@ def dataset_fingerprint(root: str) -> str:
 
 
 def eval_config(config: PipelineConfig):
-    """TFMA: accuracy on the eval split, an absolute floor and no drop against the baseline."""
+    """TFMA on the eval split: what is measured, how it is sliced, and the blessing rule.
+
+    Metrics: accuracy (the gate), top-k accuracy, example count and the
+    multi-class confusion matrix (a plot; per-class precision and recall and
+    per-category accuracy are read from it by pipeline.run). Slices: overall and
+    by class (`label_name`; per-class accuracy is per-class recall). Blessing:
+    overall accuracy >= the floor and >= the baseline's minus `max_accuracy_drop`.
+    """
     import tensorflow_model_analysis as tfma
+    from tensorflow_model_analysis.proto import config_pb2
 
     gate = config.gate
-    accuracy = tfma.MetricConfig(
-        class_name="SparseCategoricalAccuracy",
-        threshold=tfma.MetricThreshold(
-            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gate.min_accuracy}),
-            change_threshold=tfma.GenericChangeThreshold(
-                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                absolute={"value": -gate.max_accuracy_drop - 1e-10},
-            ),
+    # The rule holds on the whole eval split (the unsliced slice); a bare `threshold`
+    # would apply to every slice, i.e. demand the floor of each class too.
+    rule = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gate.min_accuracy}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -gate.max_accuracy_drop - 1e-10},
         ),
     )
+    accuracy = tfma.MetricConfig(
+        class_name="SparseCategoricalAccuracy",
+        per_slice_thresholds=[config_pb2.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=rule)],
+    )
+    top_k = tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy", config=f'{{"k": {gate.top_k}}}')
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(signature_name="serving_examples", label_key="label", prediction_key="probabilities")],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["label_name"])],
-        metrics_specs=[tfma.MetricsSpec(metrics=[accuracy, tfma.MetricConfig(class_name="ExampleCount")])],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    accuracy,
+                    top_k,
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+                ]
+            )
+        ],
     )
 
 
@@ -145,8 +166,15 @@ def training_components(config: PipelineConfig, examples):
 
 
 def gate_and_push_components(config: PipelineConfig, examples, model):
-    """The candidate `model` is pushed only if the Evaluator blesses it against the latest blessed model."""
+    """The candidate `model` is pushed only if the Evaluator blesses it against the latest blessed model.
+
+    `model` is one Model channel (one trainer's, or the pick of several). The
+    Pusher writes the next integer version of the serving base path atomically
+    and keeps the newest `gate.keep_versions` (serving.pusher).
+    """
     from tfx import v1 as tfx
+
+    from serving.pusher import VersionedPusher
 
     baseline = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -160,13 +188,13 @@ def gate_and_push_components(config: PipelineConfig, examples, model):
         baseline_model=baseline.outputs["model"],
         eval_config=eval_config(config),
     )
-    pusher = tfx.components.Pusher(
+    pusher = VersionedPusher(
         model=model,
         model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_base)
-        ),
-    )
+        base_directory=config.serving_base,
+        keep_versions=config.gate.keep_versions,
+        gate_json=_json(config.gate),
+    ).with_id("Pusher")
     return [baseline, evaluator, pusher]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harflow.video import read_clip
+from serving.inputs import clip_input, top_classes
 
 MODEL_INFO = Path("assets.extra") / "harflow.json"
 
@@ -55,10 +55,8 @@ class LoadedModel:
 
     def predict_clip(self, path: str | Path, top: int = 5) -> list[tuple[str, float]]:
         """The `top` most likely classes of one clip, most likely first."""
-        clip = read_clip(path, self.num_frames, self.image_size)
-        scores = self.probabilities(clip.frames[np.newaxis])[0]
-        order = np.argsort(-scores)[:top]
-        return [(self.class_names[i], float(scores[i])) for i in order]
+        scores = self.probabilities(clip_input(path, self.num_frames, self.image_size))[0]
+        return top_classes(scores, self.class_names, top)
 
 
 def load_model(path: str | Path) -> LoadedModel:

@@ -1,0 +1,76 @@
+"""harflow's Pusher: TFX's Pusher whose executor writes TF Serving versions atomically.
+
+TFX's stock filesystem Pusher copies the model straight into
+`base/<unix timestamp>`, where a running TF Serving could find it half-written.
+`VersionedPusher` keeps the stock component's inputs, outputs and blessing
+check, and swaps the executor: the next integer version (highest + 1), copied
+into a hidden folder of the base path and renamed into place in one atomic
+step (serving.versions), then all but the newest `keep_versions` removed.
+
+Like TFX, it records the push on the PushedModel artifact in MLMD:
+`pushed` (1 or 0), `pushed_version` and `pushed_destination`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tfx import types
+from tfx.components.pusher import component as pusher_component
+from tfx.components.pusher import executor as pusher_executor
+from tfx.dsl.components.base import executor_spec
+from tfx.proto import pusher_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import io_utils, proto_utils
+
+from serving import versions
+
+KEEP_VERSIONS_KEY = "keep_versions"  # in the component's custom_config
+GATE_KEY = "harflow_gate"  # the run's GateConfig as JSON, kept in MLMD for `harflow runs show`
+
+
+class VersionedPushExecutor(pusher_executor.Executor):
+    """Pushes a blessed model as the next integer version of a filesystem base path."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        self._log_startup(input_dict, output_dict, exec_properties)
+        pushed_model = artifact_utils.get_single_instance(output_dict[standard_component_specs.PUSHED_MODEL_KEY])
+        if not self.CheckBlessing(input_dict):
+            self._MarkNotPushed(pushed_model)
+            return
+        destination = pusher_pb2.PushDestination()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination)
+        if destination.WhichOneof("destination") != "filesystem":
+            raise ValueError("harflow's Pusher pushes to a filesystem base path only")
+        base = destination.filesystem.base_directory
+        custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
+        keep = int(custom.get(KEEP_VERSIONS_KEY, 3))
+
+        model_path = self.GetModelPath(input_dict)
+        version, target = versions.publish_version(model_path, base)
+        removed = versions.prune_versions(base, keep)
+        print(f"pushed {model_path} as version {version} of {base}; removed old versions {removed}", flush=True)
+        io_utils.copy_dir(model_path, pushed_model.uri)  # TFX keeps a copy with the artifact, too
+        self._MarkPushed(pushed_model, pushed_destination=str(target), pushed_version=str(version))
+
+
+class VersionedPusher(pusher_component.Pusher):
+    """TFX's Pusher (same inputs, outputs and blessing rule) with VersionedPushExecutor."""
+
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(VersionedPushExecutor)
+
+    def __init__(self, model, model_blessing, base_directory: str, keep_versions: int, gate_json: str = "{}"):
+        super().__init__(
+            model=model,
+            model_blessing=model_blessing,
+            push_destination=pusher_pb2.PushDestination(
+                filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=base_directory)
+            ),
+            custom_config={KEEP_VERSIONS_KEY: keep_versions, GATE_KEY: gate_json},
+        )
