@@ -279,7 +279,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _compare_config(args: argparse.Namespace) -> CompareConfig:
-    return CompareConfig(category_map=args.category_map or "")
+    return CompareConfig(category_map=str(Path(args.categories).resolve()) if args.categories else "")
 
 
 def _gate_config(args: argparse.Namespace) -> GateConfig:
@@ -449,7 +449,6 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--augment", metavar="A,...", help="clip-consistent augmentation, any of flip,crop,rotate,zoom (never flip on the synthetic dataset: it swaps left and right)")
     group.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
     group.add_argument("--mixed-precision", choices=["auto", "on", "off"], default=train.mixed_precision, help="mixed_float16; auto: on when a GPU is visible (default: %(default)s)")
-    group.add_argument("--category-map", metavar="JSON", help="class -> category for the comparison's per-category accuracy (default: UCF101's five groups, or the synthetic motion kinds)")
 
 
 def _add_gate_options(parser: argparse.ArgumentParser) -> None:
@@ -458,7 +457,7 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-accuracy", type=float, default=gate.min_accuracy, help="the Evaluator blesses only above this eval accuracy (default: %(default)s)")
     group.add_argument("--max-accuracy-drop", type=float, default=gate.max_accuracy_drop, help="how far below the last blessed model's accuracy a candidate may fall and still be blessed (default: %(default)s)")
     group.add_argument("--top-k", type=int, default=gate.top_k, help="the Evaluator also reports top-k accuracy (default: %(default)s)")
-    group.add_argument("--categories", metavar="JSON", help="a file {\"class\": \"category\"}: `harflow runs show` adds accuracy per category")
+    group.add_argument("--categories", metavar="JSON", help="a file {\"class\": \"category\"}: accuracy per category in the comparison and in `harflow runs show` (comparison default: UCF101's five groups, or the synthetic motion kinds)")
     group.add_argument("--keep-versions", type=int, default=gate.keep_versions, help="the Pusher keeps this many newest versions in the serving dir (default: %(default)s)")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from harflow.config import PipelineConfig
 
 TRAINER_RUN_FN = "trainer.task.run_fn"
+TRAINER_ID_PREFIX = "trainer_"
 
 
 def dataset_fingerprint(root: str) -> str:
@@ -155,7 +156,7 @@ def training_components(config: PipelineConfig, examples):
                 train_args=tfx.proto.TrainArgs(splits=["train"]),
                 eval_args=tfx.proto.EvalArgs(splits=["val"]),
                 custom_config={"harflow": variant_config.to_json()},
-            ).with_id("trainer_" + train.variant.replace("+", "_"))
+            ).with_id(trainer_id(train.variant))
         )
     comparison = ModelComparison(
         examples=examples,
@@ -163,6 +164,22 @@ def training_components(config: PipelineConfig, examples):
         harflow_config_json=config.to_json(),
     ).with_id("model_comparison")
     return [*trainers, comparison], comparison.outputs["model"]
+
+
+def trainer_id(variant: str) -> str:
+    """"mobilenet_v2+gru" -> "trainer_mobilenet_v2_gru": the Trainer's node id in TFX and MLMD."""
+    return TRAINER_ID_PREFIX + variant.replace("+", "_")
+
+
+def variant_of(node_id: str) -> str | None:
+    """A Trainer's node id -> its variant ("trainer_mobilenet_v2_gru" -> "mobilenet_v2+gru"); None for other nodes.
+
+    Head names have no underscore, so the last one separates backbone and head.
+    """
+    if not node_id.startswith(TRAINER_ID_PREFIX):
+        return None
+    backbone, _, head = node_id.removeprefix(TRAINER_ID_PREFIX).rpartition("_")
+    return f"{backbone}+{head}"
 
 
 def gate_and_push_components(config: PipelineConfig, examples, model):

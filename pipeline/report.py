@@ -72,7 +72,7 @@ def evaluation_markdown(run: RunSummary, matrix: np.ndarray | None, class_names:
         f"# Pipeline run {run.run_id}",
         "",
         f"- started: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started))}",
-        f"- variants (trainers): {', '.join(run.variants) or '-'}"
+        f"- variants: {', '.join(run.variants) or '-'}"
         + (f" (reused from TFX's cache: {', '.join(run.cached)})" if run.cached else ""),
         f"- candidate model: {run.model_uri or '-'}",
         f"- blessed: {run.blessed}",

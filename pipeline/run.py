@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harflow.config import PipelineConfig
+from pipeline.pipeline import variant_of
 
 ACCURACY_METRIC = "sparse_categorical_accuracy"
 # With a baseline, TFMA scores both models; its output keys name them "candidate" and "baseline".
@@ -190,8 +191,8 @@ def _summarise(store, pipeline_name: str, run) -> RunSummary:
             side[(node_of.get(event.execution_id), key)] = artifacts[event.artifact_id]
     for execution in executions:
         node = node_of.get(execution.id, "")
-        if node.lower().startswith("trainer"):
-            summary.variants.append(node)
+        if variant_of(node):
+            summary.variants.append(variant_of(node))
         if execution.last_known_state == 5:  # Execution.CACHED
             summary.cached.append(node)
         if node == "Pusher" and "custom_config" in execution.custom_properties:

@@ -115,7 +115,7 @@ def test_runs_lists_every_run_with_its_gate_decision_and_pushed_version(three_ru
     runs = list_runs(config)
     assert [run.blessed for run in runs] == [True, True, False]
     assert [run.pushed_version for run in runs] == [1, 2, None]
-    assert all(run.variants == ["Trainer"] for run in runs)
+    assert all(run.variants == ["small+gru"] for run in runs)
     assert [run.accuracy for run in runs] == pytest.approx([outcome.accuracy for outcome, _, _ in results])
     assert runs[0].started <= runs[1].started <= runs[2].started
 
