@@ -12,9 +12,9 @@ available here), so server and client share this machine's cores, as they
 would on a 2-core serving box running both.
 
 Models, both exported by trainer/export.py (the real serving signatures):
-- goal: MobileNetV2 (keras.applications, alpha 1.0, random weights: weights do
-  not change the time) per frame -> GRU(64), 16 frames of 224x224, built here
-  because the model zoo with that backbone is a colleague's work in progress;
+- goal: the model zoo's `mobilenet_v2+gru` (trainer.model.build_model: MobileNetV2
+  alpha 1.0 with random weights, which do not change the time, per frame ->
+  GRU(64)), 16 frames of 224x224;
 - default: harflow's default model (trainer.model.build_model, 8 frames of 64x64).
 
 Latencies: each clip once per mode, after one warm-up call; median and p95 over
@@ -42,18 +42,12 @@ CLASS_NAMES = [f"class{i:02d}" for i in range(101)]  # UCF101's class count
 
 
 def goal_model(num_frames: int, image_size: int, num_classes: int):
-    """MobileNetV2 (random weights) per frame -> GRU(64) -> softmax; uint8 frames in."""
-    import keras
+    """The model zoo's mobilenet_v2+gru (random weights: weights do not change the time); uint8 frames in."""
+    from harflow.config import IngestConfig, TrainConfig
+    from trainer.model import build_model
 
-    frames = keras.Input((num_frames, image_size, image_size, 3), dtype="uint8", name="frames")
-    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(frames)  # MobileNetV2's [-1, 1] input range
-    cnn = keras.applications.MobileNetV2(
-        input_shape=(image_size, image_size, 3), include_top=False, weights=None, pooling="avg"
-    )
-    x = keras.layers.TimeDistributed(cnn)(x)  # [B, T, 1280]
-    x = keras.layers.GRU(64)(x)
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(frames, probabilities, name="mobilenetv2_gru")
+    ingest = IngestConfig(num_frames=num_frames, image_size=image_size)
+    return build_model(num_classes, ingest, TrainConfig(backbone="mobilenet_v2", head="gru", weights="none"))
 
 
 def default_model(num_classes: int):
@@ -195,8 +189,8 @@ def main() -> None:
         f"with {args.clients} clients, each client thread sends every clip ({args.clients * args.clips} requests). "
         "gRPC goes to serving.standin.GrpcStandIn, an in-process stand-in for TF Serving's PredictionService "
         "(no TF Serving binary here): server and clients share the machine's cores. "
-        "The goal model is built in the benchmark (keras.applications.MobileNetV2, random weights, -> GRU(64), "
-        "101 classes) and exported with trainer/export.py; the default model is trainer.model.build_model's. "
+        "The goal model is the model zoo's mobilenet_v2+gru (trainer.model.build_model: MobileNetV2 with random weights "
+        "-> GRU(64), 101 classes), the default model is small+gru; both exported with trainer/export.py. "
         "\"decode + sample only\" times serving.inputs.clip_input alone (OpenCV reads up to the last sampled "
         f"frame of the clip): the part of each end-to-end time that is not the model. The machine has {os.cpu_count()} cores; "
         "TensorFlow and OpenCV use all of them.\n\n"
