@@ -27,6 +27,7 @@ sampled ones) with reading and converting every frame and then sampling.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -157,10 +158,14 @@ def main() -> None:
     config = IngestConfig(dataset_root=str(root), dataset="folder")
     n, size, quality = config.num_frames, config.image_size, config.jpeg_quality
 
+    # Every clip twice (as another clip id): twice the work for the same start-up.
+    doubled = clips + [dataclasses.replace(clip, clip_id=f"{clip.clip_id}#2") for clip in clips]
     variants = {
         "bare OpenCV loop (1 process)": lambda: bare_loop(paths, n, size, quality),
         "component, 1 worker (in_memory)": lambda: component(clips, config, 1),
         "component, 2 workers (multi_processing)": lambda: component(clips, config, 2),
+        f"component, 1 worker, {len(doubled)} clips (each twice)": lambda: component(doubled, config, 1),
+        f"component, 2 workers, {len(doubled)} clips (each twice)": lambda: component(doubled, config, 2),
     }
     load_before = os.getloadavg()[0]
     seconds = {name: [] for name in variants}
@@ -170,15 +175,17 @@ def main() -> None:
             result = run()
             seconds[name].append(time.perf_counter() - started)
             if isinstance(result, dict):
-                assert sum(v for k, v in result.items() if k.startswith("written_")) == len(clips), result
+                assert sum(v for k, v in result.items() if k.startswith("written_")) in (len(clips), len(doubled)), result
             print(f"round {round_number + 1}/{args.rounds}: {name}: {seconds[name][-1]:.1f} s", file=sys.stderr, flush=True)
 
     median = {name: statistics.median(values) for name, values in seconds.items()}
-    bare, one, two = (median[name] for name in variants)
-    rows = [[name, f"{median[name]:.1f}", f"{len(clips) / median[name]:.1f}"] for name in variants]
+    bare, one, two, one_doubled, two_doubled = (median[name] for name in variants)
+    counts = [len(clips)] * 3 + [len(doubled)] * 2
+    rows = [[name, f"{median[name]:.1f}", f"{count / median[name]:.1f}"] for name, count in zip(variants, counts)]
     ratios = [
         ["component (1 worker) / bare loop, clips/s", f"{bare / one:.2f}", ">= 0.8"],
-        ["2 workers / 1 worker, clips/s", f"{one / two:.2f}", ">= 1.6"],
+        [f"2 workers / 1 worker, clips/s ({len(clips)} clips, start-up included)", f"{one / two:.2f}", ">= 1.6"],
+        [f"2 workers / 1 worker, clips/s ({len(doubled)} clips, start-up included)", f"{one_doubled / two_doubled:.2f}", ">= 1.6"],
     ]
 
     sample = paths[: min(len(paths), 40)]
@@ -207,7 +214,9 @@ def main() -> None:
         f"{len(clips)} generated clips of {args.seconds:g} s ({int(round(args.seconds * FPS))} frames at {FPS} fps), "
         f"320x240 MJPG AVI, {CLASSES} classes; each becomes {n} frames of {size}x{size} JPEG (quality {quality}). "
         f"Wall-clock for the whole set, median of {args.rounds} round(s), variants alternating "
-        "(the component's times include Beam's start-up and, with 2 workers, starting the worker processes).\n\n"
+        "(the component's times include Beam's start-up and, with 2 workers, starting the worker processes). "
+        f"The runs on {len(doubled)} clips list every clip twice: with more work, the fixed start-up (worker processes, "
+        "Beam's stages) weighs less, and the 2-worker ratio moves towards what a long job gets.\n\n"
         + markdown_table(["variant", "median s", "clips/s"], rows)
         + "\n\n"
         + markdown_table(["ratio", "measured", "goal"], ratios)
