@@ -101,18 +101,16 @@ def _comparison_folder(run: str, name: str) -> str:
     path = Path(run)
     if (path / "comparison.md").is_file():
         return str(path)
-    metadata = path / "metadata" / f"{name}.sqlite"
+    config = PipelineConfig(name=name, work_dir=str(path))
+    metadata = Path(config.metadata_path)
     if not metadata.is_file():
         raise UsageError(f"{run}: neither a comparison folder (comparison.md) nor a work dir with {metadata.relative_to(path)}")
-    import ml_metadata as mlmd
     from ml_metadata.proto import metadata_store_pb2
 
     from components.model_comparison.component import ModelComparisonArtifact
+    from pipeline.run import metadata_store
 
-    connection = metadata_store_pb2.ConnectionConfig()
-    connection.sqlite.filename_uri = str(metadata)
-    connection.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    store = mlmd.MetadataStore(connection)
+    store = metadata_store(config)
     artifacts = [a for a in store.get_artifacts_by_type(ModelComparisonArtifact.TYPE_NAME) if a.state == metadata_store_pb2.Artifact.LIVE]
     if not artifacts:
         raise UsageError(f"{metadata}: no model comparison recorded yet (run `harflow run` or `harflow demo` first)")

@@ -141,7 +141,7 @@ class RunSummary:
 
     run_id: str
     started: float  # seconds since the epoch
-    variants: list[str] = field(default_factory=list)  # the run's trainer node ids
+    variants: list[str] = field(default_factory=list)  # BACKBONE+HEAD of the run's Trainers
     cached: list[str] = field(default_factory=list)  # node ids TFX reused from its cache
     accuracy: float | None = None
     top_k_accuracy: float | None = None
@@ -155,7 +155,8 @@ class RunSummary:
     top_k: int | None = None  # the k of top_k_accuracy, from the run's gate config
 
 
-def _store(config: PipelineConfig):
+def metadata_store(config: PipelineConfig):
+    """The MLMD store of `config`'s pipeline; a clear error when no run has made it yet."""
     import ml_metadata as mlmd
 
     config = config.absolute()
@@ -166,7 +167,7 @@ def _store(config: PipelineConfig):
 
 def list_runs(config: PipelineConfig) -> list[RunSummary]:
     """Every run of `config`'s pipeline in MLMD, oldest first."""
-    store = _store(config)
+    store = metadata_store(config)
     runs = sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.create_time_since_epoch)
     return [_summarise(store, config.name, run) for run in runs]
 
@@ -191,8 +192,8 @@ def _summarise(store, pipeline_name: str, run) -> RunSummary:
             side[(node_of.get(event.execution_id), key)] = artifacts[event.artifact_id]
     for execution in executions:
         node = node_of.get(execution.id, "")
-        if variant_of(node):
-            summary.variants.append(variant_of(node))
+        if variant := variant_of(node):
+            summary.variants.append(variant)
         if execution.last_known_state == 5:  # Execution.CACHED
             summary.cached.append(node)
         if node == "Pusher" and "custom_config" in execution.custom_properties:
