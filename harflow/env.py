@@ -38,9 +38,10 @@ MIN_GLIBC = (2, 39)
 DEBIAN_SUITE = "trixie"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # g++, python3-dev: pyfarmhash (a TFX dependency) builds from source;
-# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.download).
+# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.download);
+# chromium, chromium-driver, fonts-dejavu-core: the headless browser the web app's tests drive (Selenium).
 # A package added here is installed into existing root file systems on their next use.
-ROOTFS_PACKAGES = ("g++", "python3-dev", "libarchive-tools")
+ROOTFS_PACKAGES = ("g++", "python3-dev", "libarchive-tools", "chromium", "chromium-driver", "fonts-dejavu-core")
 IN_ENV_FLAG = "HARFLOW_IN_ENV"
 ROOTFS_VARIABLE = "HARFLOW_ROOTFS"  # set inside: the root file system's path on the host
 # Bump when the way environments are built changes, so old ones are rebuilt.
@@ -288,10 +289,14 @@ def _complete_rootfs(lay: Layout) -> None:
     if lay.rootfs is None or not lay.rootfs.exists() or not missing_rootfs_packages(lay.rootfs):
         return
     with _locked(lay.cache):
-        missing = missing_rootfs_packages(lay.rootfs)
-        if missing:  # another process may have installed them while we waited
-            say(f"adding {' '.join(missing)} to the root file system {lay.rootfs} (once)")
-            _apt_install(lay.rootfs, missing)
+        _install_missing_packages(lay.rootfs)  # another process may have installed them while we waited
+
+
+def _install_missing_packages(rootfs: Path) -> None:
+    missing = missing_rootfs_packages(rootfs)
+    if missing:
+        say(f"adding {' '.join(missing)} to the root file system {rootfs} (once)")
+        _apt_install(rootfs, missing)
 
 
 def _remove_tree(path: Path) -> None:
@@ -353,6 +358,8 @@ def ensure() -> Layout:
             )
             _build_rootfs(lay.rootfs)
         else:
+            if lay.rootfs is not None:
+                _install_missing_packages(lay.rootfs)
             say(f"first run with these pins (pyproject.toml): building the virtual environment {lay.venv_inside} (2-3 minutes)")
         _build_venv(lay, requirements)
         say(f"environment ready in {time.monotonic() - started:.0f} s")
