@@ -25,6 +25,7 @@ from harflow.config import (
     PipelineConfig,
     ServingConfig,
     TrainConfig,
+    WebConfig,
 )
 
 
@@ -73,13 +74,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Top classes of one or more clips."""
-    for video in args.videos:
-        if not Path(video).is_file():
-            raise UsageError(f"{video}: no such file")
+    """Top classes of clips or folders of clips; --annotate, --webcam and --stream predict on a running video."""
+    if args.webcam is not None or args.stream:
+        return _predict_live(args)
+    videos = _video_files(args.videos)
+    if args.annotate:
+        return _predict_annotate(args, videos)
+    if len(videos) > 1 or args.json or args.csv or any(Path(v).is_dir() for v in args.videos):
+        return _predict_many(args, videos)
     if args.server or args.rest:
         return _predict_remote(args)
-    _print_predictions(args.model, args.videos, top=args.top)
+    _print_predictions(args.model, videos, top=args.top)
     return 0
 
 
@@ -139,6 +144,188 @@ def _predict_remote(args: argparse.Namespace) -> int:
     finally:
         client.close()
     return 0
+
+
+# --------------------------------------------------------------------------- web app and live prediction (docs/web.md)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The web app under waitress: an upload page, POST /api/predict and /healthz; the model is loaded once."""
+    from serving.web.server import make_server, shutdown, url_of
+
+    config = _web_config(args)
+    predictor = _open_predictor(args)
+    server = make_server(predictor, config)
+    url = url_of(server)
+    print(f"model: {predictor.description} ({len(predictor.class_names)} classes, {predictor.num_frames} frames of {predictor.image_size}px)")
+    print(f"page: {url}   API: POST {url}api/predict   health: {url}healthz")
+    print(f"limits: {config.max_upload_mb:g} MB per upload, the first {config.max_clip_seconds:g} s of a clip; "
+          f"{config.threads} threads; uploads wait in {server.app.config['UPLOAD_DIR']}   (Ctrl-C stops)", flush=True)
+    try:
+        server.run()
+    finally:
+        shutdown(server)
+        predictor.close()
+    return 0
+
+
+def _web_config(args: argparse.Namespace) -> WebConfig:
+    defaults = WebConfig()
+    return WebConfig(
+        host=getattr(args, "host", defaults.host),
+        port=getattr(args, "port", defaults.port),
+        threads=getattr(args, "threads", defaults.threads),
+        max_upload_mb=getattr(args, "max_upload_mb", defaults.max_upload_mb),
+        max_clip_seconds=args.max_clip_seconds,
+        top_k=args.top,
+        window_seconds=args.window_seconds,
+        step_seconds=getattr(args, "step_seconds", defaults.step_seconds),
+        upload_dir=getattr(args, "upload_dir", None) or "",
+    )
+
+
+def _open_predictor(args: argparse.Namespace):
+    """The model of --model in process, or the server of --server / --rest (connected once)."""
+    from serving.backends import open_predictor
+    from serving.clients import ServerError, ServerUnavailable
+
+    serving = ServingConfig(model_name=args.model_name, signature=args.signature, version=args.version, timeout_s=args.timeout)
+    try:
+        return open_predictor(args.model, server=args.server, rest=args.rest, serving=serving)
+    except (ServerUnavailable, ServerError) as error:
+        raise UsageError(str(error)) from None
+
+
+def _video_files(paths: list[str]) -> list[Path]:
+    """VIDEO arguments -> clip files: a file as is, a folder -> every video file inside it (recursively, sorted)."""
+    from serving.analysis import VIDEO_SUFFIXES
+
+    if not paths:
+        raise UsageError("give VIDEO files or folders, --webcam [N] or --stream URL (see harflow predict --help)")
+    videos: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            if not inside:
+                raise UsageError(f"{path}: no video files inside (looked for {', '.join(VIDEO_SUFFIXES)})")
+            videos += inside
+        elif path.is_file():
+            videos.append(path)
+        else:
+            raise UsageError(f"{name}: no such file")
+    return videos
+
+
+def _predict_many(args: argparse.Namespace, videos: list[Path]) -> int:
+    """Every clip's top classes as a table, or --json / --csv; a progress bar on stderr. Exit 1 if a clip failed."""
+    import json
+
+    from serving.analysis import analyse_clip
+    from serving.clients import ServerError, ServerUnavailable
+
+    config = _web_config(args)
+    predictor = _open_predictor(args)
+    bar = _progress_bar("predict", len(videos)) if len(videos) > 1 else None
+    rows: list[dict] = []
+    try:
+        for done, video in enumerate(videos, 1):
+            try:
+                rows.append(analyse_clip(video, predictor, config, with_timeline=args.json).to_json(str(video)))
+            except ValueError as error:  # harflow.video.ClipError: this clip only
+                rows.append({"file": str(video), "error": str(error)})
+            if bar:
+                bar(done, video.name)
+    except (ServerUnavailable, ServerError) as error:
+        raise UsageError(str(error)) from None
+    finally:
+        predictor.close()
+    if args.json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+    elif args.csv:
+        _print_csv(rows, args.top)
+    else:
+        print(f"model: {predictor.description}")
+        _print_table(rows)
+    failed = [row for row in rows if "error" in row]
+    for row in failed:
+        print(f"harflow: {row['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_csv(rows: list[dict], top: int) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["file", *[f"{kind}_{rank}" for rank in range(1, top + 1) for kind in ("class", "probability")], "seconds", "duration_s", "error"])
+    for row in rows:
+        ranked = [value for entry in row.get("top", []) for value in (entry["class"], f"{entry['probability']:.6f}")]
+        ranked += [""] * (2 * top - len(ranked))
+        writer.writerow([row["file"], *ranked, row.get("seconds", ""), row.get("duration_s", ""), row.get("error", "")])
+
+
+def _print_table(rows: list[dict]) -> None:
+    width = max(len(row["file"]) for row in rows)
+    print(f"{'clip':<{width}}  {'top class':<22} {'p':>6}  {'second':<22} {'p':>6}  {'ms':>6}")
+    for row in rows:
+        if "error" in row:
+            print(f"{row['file']:<{width}}  error: {row['error']}")
+            continue
+        ranked = [(entry["class"], entry["probability"]) for entry in row["top"]] + [("", 0.0)]
+        (first, p1), (second, p2) = ranked[0], ranked[1]
+        print(f"{row['file']:<{width}}  {first:<22} {p1:6.3f}  {second:<22} {p2:6.3f}  {row['seconds'] * 1000:6.0f}")
+
+
+def _predict_annotate(args: argparse.Namespace, videos: list[Path]) -> int:
+    """--annotate OUT: the clip with the running prediction drawn on every frame."""
+    from serving.live import annotate
+
+    if len(videos) != 1:
+        raise UsageError(f"--annotate writes one video: give one clip, not {len(videos)}")
+    predictor = _open_predictor(args)
+    try:
+        written = annotate(videos[0], args.annotate, predictor, _web_config(args), progress=_progress("annotate"))
+    finally:
+        predictor.close()
+    print(f"wrote {args.annotate}: {written} frames of {videos[0]} with the prediction of the last "
+          f"{args.window_seconds:g} s, renewed every {args.step_seconds:g} s")
+    return 0
+
+
+def _predict_live(args: argparse.Namespace) -> int:
+    """--webcam [N] / --stream URL: predict on a rolling window; a live window, or lines without a display."""
+    from serving.live import display_available, watch
+
+    if args.webcam is not None and args.stream:
+        raise UsageError("give --webcam [N] or --stream URL, not both")
+    source = args.webcam if args.webcam is not None else args.stream
+    predictor = _open_predictor(args)
+    show = False if args.no_window else display_available()
+    print(f"{'webcam ' + str(source) if args.webcam is not None else source}: the last {args.window_seconds:g} s, "
+          f"predicted every {args.step_seconds:g} s with {predictor.description}"
+          f"{' (q in the window stops)' if show else ' (Ctrl-C stops)'}", flush=True)
+    try:
+        watch(source, predictor, _web_config(args), show=show, emit=lambda line: print(line, flush=True))
+    finally:
+        predictor.close()
+    return 0
+
+
+def _progress_bar(label: str, total: int):
+    """A progress bar on stderr: redrawn in place on a terminal, a line per tenth otherwise."""
+    interactive = sys.stderr.isatty()
+    state = {"last": -1}
+
+    def report(done: int, name: str = "") -> None:
+        if interactive:
+            filled = int(30 * done / total)
+            end = "\n" if done == total else ""
+            print(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {name[:40]:<40}", end=end, file=sys.stderr, flush=True)
+        elif int(10 * done / total) != state["last"]:
+            state["last"] = int(10 * done / total)
+            print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
+
+    return report
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -474,6 +661,51 @@ def _add_serving_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=float, default=serving.timeout_s, help="seconds per request (default: %(default)s)")
 
 
+def _add_predict_web_options(parser: argparse.ArgumentParser) -> None:
+    web = WebConfig()
+    output = parser.add_argument_group("output, long clips and live video")
+    formats = output.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="a JSON list, one object per clip (the web API's answer, with a timeline for long clips)")
+    formats.add_argument("--csv", action="store_true", help="CSV: file, class_1, probability_1, ..., seconds, duration_s, error")
+    output.add_argument("--annotate", metavar="OUT.mp4", help="write the clip with the running prediction drawn on every frame (.mp4 or .avi)")
+    output.add_argument("--webcam", nargs="?", type=int, const=0, metavar="N", help="predict live on webcam N (default 0)")
+    output.add_argument("--stream", metavar="URL", help="predict live on a stream (rtsp://, http://, or a video file)")
+    output.add_argument("--no-window", action="store_true", help="with --webcam/--stream: print lines even when a display is available")
+    _add_window_options(output, web)
+
+
+def _add_window_options(group, web: WebConfig, live: bool = True) -> None:
+    group.add_argument("--max-clip-seconds", type=float, default=web.max_clip_seconds, help="analyse only the first this-many seconds of a long clip (default: %(default)s)")
+    group.add_argument("--window-seconds", type=float, default=web.window_seconds, help="timeline and rolling window: seconds per window, sampled to the model's frames as a training clip (default: %(default)s)")
+    if live:
+        group.add_argument("--step-seconds", type=float, default=web.step_seconds, help="--annotate/--webcam/--stream: predict again every this-many seconds (default: %(default)s)")
+
+
+def _add_serve_command(commands) -> None:
+    web = WebConfig()
+    serve = commands.add_parser(
+        "serve",
+        help="the web app: upload a clip in a browser, or POST it to /api/predict",
+        description="Serve a page where people drop a video clip and read the top-5 actions (with confidence bars, "
+        "the time it took and, for clips longer than one window, a timeline), a JSON API (POST /api/predict, "
+        "multipart field 'clip') and GET /healthz, under waitress (a production WSGI server). The model is loaded "
+        "once: the pushed SavedModel in process (--model, default), or TF Serving (--server HOST:PORT over gRPC, "
+        "or --rest URL). Uploads are limited in size, judged by decoding them, stored outside the web root under "
+        "generated names and deleted after the answer (docs/web.md).",
+    )
+    serve.add_argument("--model", default=str(Path(PipelineConfig().serving_base)), help="SavedModel dir or TF Serving base path (newest version used) (default: %(default)s)")
+    serve.add_argument("--top", type=int, default=web.top_k, help="classes shown per clip (default: %(default)s)")
+    _add_serving_options(serve)
+    group = serve.add_argument_group("web server")
+    group.add_argument("--host", default=web.host, help="address to listen on; 0.0.0.0 for every interface (default: %(default)s)")
+    group.add_argument("--port", type=int, default=web.port, help="(default: %(default)s)")
+    group.add_argument("--threads", type=int, default=web.threads, help="waitress worker threads (default: %(default)s)")
+    group.add_argument("--max-upload-mb", type=float, default=web.max_upload_mb, help="larger uploads get 413 (default: %(default)s)")
+    group.add_argument("--upload-dir", help="where uploads wait while analysed (made private; default: a new temp dir, removed at exit)")
+    _add_window_options(group, web, live=False)
+    serve.set_defaults(func=cmd_serve)
+
+
 def _add_runs_command(commands) -> None:
     defaults = PipelineConfig()
     runs = commands.add_parser(
@@ -548,10 +780,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict",
-        help="top-5 classes of video clips with a pushed or exported model",
-        description="Read each clip with OpenCV, sample frames as training did, and print the top classes.",
+        help="top-5 classes of clips, folders of clips, a webcam or a stream",
+        description="Read each clip with OpenCV, sample frames as training did, and print the top classes: "
+        "one clip as a ranked list, several clips or folders as a table (or --json / --csv) with a progress bar "
+        "on stderr. --annotate OUT.mp4 writes the clip with the running prediction drawn on it; --webcam [N] and "
+        "--stream URL predict on a rolling window of the last seconds (docs/web.md).",
     )
-    predict.add_argument("videos", nargs="+", metavar="VIDEO", help="video file(s)")
+    predict.add_argument("videos", nargs="*", metavar="VIDEO", help="video file(s) or folder(s) of them (searched recursively)")
     predict.add_argument(
         "--model",
         default=str(Path(PipelineConfig().serving_base)),
@@ -559,7 +794,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--top", type=int, default=5, help="how many classes to print (default: %(default)s)")
     _add_serving_options(predict)
+    _add_predict_web_options(predict)
     predict.set_defaults(func=cmd_predict)
+    _add_serve_command(commands)
     _add_runs_command(commands)
 
     data = commands.add_parser(

@@ -175,6 +175,36 @@ class ServingConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The web app (`harflow serve`, serving/web/) and the live predictions of `harflow predict`."""
+
+    host: str = "127.0.0.1"  # 0.0.0.0 to accept other machines
+    port: int = 8080
+    threads: int = 4  # waitress worker threads: requests answered at once
+    max_upload_mb: float = 100.0  # larger uploads are refused with 413
+    max_clip_seconds: float = 300.0  # only the first this-many seconds of a long clip are analysed
+    top_k: int = 5  # classes shown per clip
+    # the timeline of a long clip: one prediction per window of this many seconds (the model's T frames
+    # sampled from it as training sampled a clip); also the rolling window of --annotate / --webcam / --stream
+    window_seconds: float = 2.0
+    step_seconds: float = 0.5  # --annotate / --webcam / --stream: predict again every this-many seconds
+    fallback_fps: float = 25.0  # for files and streams that declare no frame rate
+    upload_dir: str = ""  # where uploads wait while analysed (deleted after the answer); empty: a new temp dir
+
+    def __post_init__(self) -> None:
+        if self.max_upload_mb <= 0 or self.max_clip_seconds <= 0:
+            raise ValueError("max_upload_mb and max_clip_seconds must be > 0")
+        if self.top_k < 1 or self.threads < 1 or not 0 <= self.port <= 65535:
+            raise ValueError(f"top_k and threads must be >= 1 and port in 0..65535, not {self.top_k}, {self.threads}, {self.port}")
+        if self.window_seconds <= 0 or self.step_seconds <= 0 or self.fallback_fps <= 0:
+            raise ValueError("window_seconds, step_seconds and fallback_fps must be > 0")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True)
 class CompareConfig:
     """How the variants of one run are compared (components/model_comparison, docs/comparison.md)."""
 

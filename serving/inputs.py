@@ -14,9 +14,12 @@ import numpy as np
 from harflow.video import read_clip
 
 
-def clip_input(path: str | Path, num_frames: int, image_size: int) -> np.ndarray:
-    """One clip -> uint8 RGB frames [1, num_frames, image_size, image_size, 3] (a batch of one)."""
-    clip = read_clip(path, num_frames, image_size)
+def clip_input(path: str | Path, num_frames: int, image_size: int, max_frames: int | None = None) -> np.ndarray:
+    """One clip -> uint8 RGB frames [1, num_frames, image_size, image_size, 3] (a batch of one).
+
+    max_frames: sample only the clip's first max_frames frames (the web app's cap on long videos).
+    """
+    clip = read_clip(path, num_frames, image_size, max_frames=max_frames)
     return clip.frames[np.newaxis]
 
 

@@ -1,0 +1,144 @@
+"""The web app's JSON API (serving.web.app) with a real exported model, through Flask's test client.
+
+Each answer is the documented one (docs/web.md), and no uploaded file is left
+in the upload folder afterwards, whatever happened.
+"""
+
+import io
+
+import pytest
+from web_fixtures import export_untrained_model, png_file, write_clip
+
+from harflow.config import WebConfig
+from serving.backends import InProcessPredictor
+from serving.predict import load_model
+from serving.web.app import create_app, display_name
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("web-model")
+    export_untrained_model(root / "harflow" / "1", seed=7)
+    return root / "harflow"
+
+
+@pytest.fixture(scope="module")
+def predictor(model):
+    return InProcessPredictor(str(model))
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = tmp_path_factory.mktemp("web-clips")
+    return {"short": write_clip(root / "short.avi", seed=1), "long": write_clip(root / "long.avi", seed=2, frames=150)}
+
+
+@pytest.fixture
+def uploads(tmp_path):
+    return tmp_path / "uploads"
+
+
+def client_for(predictor, uploads, **settings):
+    config = WebConfig(upload_dir=str(uploads), **settings)
+    return create_app(predictor, config).test_client()
+
+
+def post(client, content: bytes, name: str):
+    return client.post("/api/predict", data={"clip": (io.BytesIO(content), name)}, content_type="multipart/form-data")
+
+
+def test_a_good_clip_gets_the_models_top_classes(predictor, model, clips, uploads):
+    response = post(client_for(predictor, uploads), clips["short"].read_bytes(), "short.avi")
+    assert response.status_code == 200
+    answer = response.get_json()
+    expected = load_model(model).predict_clip(clips["short"], top=5)
+    assert [entry["class"] for entry in answer["top"]] == [name for name, _ in expected]
+    assert answer["top"][0]["probability"] == pytest.approx(expected[0][1], abs=1e-5)
+    assert answer["file"] == "short.avi" and answer["seconds"] > 0 and answer["truncated"] is False
+    assert answer["timeline"] == []  # 12 frames at 25 fps: shorter than one 2-s window
+    assert len(answer["frames"]) == predictor.num_frames and answer["frames"][0].startswith("data:image/jpeg;base64,")
+    assert list(uploads.iterdir()) == []
+
+
+def test_a_clip_longer_than_a_window_gets_a_timeline_of_its_windows(predictor, clips, uploads):
+    answer = post(client_for(predictor, uploads, window_seconds=2.0), clips["long"].read_bytes(), "long.avi").get_json()
+    # 150 frames at 25 fps = 6 s: windows 0-2, 2-4, 4-6 s
+    assert [(s["start_s"], s["end_s"]) for s in answer["timeline"]] == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
+    assert {s["class"] for s in answer["timeline"]} <= set(predictor.class_names)
+
+
+def test_only_the_first_max_clip_seconds_are_analysed_and_the_answer_says_so(predictor, clips, uploads):
+    answer = post(client_for(predictor, uploads, max_clip_seconds=3.0), clips["long"].read_bytes(), "long.avi").get_json()
+    assert answer["truncated"] is True and answer["duration_s"] == 6.0 and answer["analysed_s"] == 3.0
+    assert answer["timeline"][-1]["end_s"] == 3.0
+
+
+def test_an_empty_file_is_400_and_says_so(predictor, uploads):
+    response = post(client_for(predictor, uploads), b"", "empty.mp4")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "empty.mp4: empty file; choose a video clip"}
+    assert list(uploads.iterdir()) == []
+
+
+def test_a_text_file_named_mp4_is_415(predictor, uploads):
+    response = post(client_for(predictor, uploads), b"just some text, not a video\n" * 20, "notes.mp4")
+    assert response.status_code == 415
+    assert response.get_json()["error"].startswith("notes.mp4: not a video that can be decoded")
+    assert list(uploads.iterdir()) == []
+
+
+def test_a_png_named_mp4_is_415_naming_the_image(predictor, uploads, tmp_path):
+    response = post(client_for(predictor, uploads), png_file(tmp_path / "x.png").read_bytes(), "holiday.mp4")
+    assert response.status_code == 415
+    assert "a still PNG image, not a video" in response.get_json()["error"]
+    assert str(uploads) not in response.get_json()["error"]  # server paths are not told
+    assert list(uploads.iterdir()) == []
+
+
+def test_an_upload_over_the_limit_is_413_with_a_readable_message(predictor, clips, uploads):
+    client = client_for(predictor, uploads, max_upload_mb=0.001)  # ~1 KB
+    response = post(client, clips["long"].read_bytes(), "long.avi")
+    assert response.status_code == 413
+    assert response.get_json() == {"error": "upload too large: the limit is 0.001 MB (harflow serve --max-upload-mb)"}
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "hostile, shown",
+    [("../../x.mp4", "x.mp4"), ("/etc/passwd", "passwd"), ("ünïcödé clip 动作.avi", "ünïcödé clip 动作.avi"),
+     ("a  name with spaces .avi", "a  name with spaces .avi"), ("..", "upload"), ("bell\x07\t.avi", "bell.avi")],
+)
+def test_a_hostile_file_name_is_only_echoed_never_used_as_a_path(predictor, clips, uploads, tmp_path, hostile, shown):
+    response = post(client_for(predictor, uploads), clips["short"].read_bytes(), hostile)
+    assert response.status_code == 200 and response.get_json()["file"] == shown
+    assert list(uploads.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["uploads"]
+
+
+def test_a_request_without_the_clip_field_is_400_naming_the_field(predictor, uploads):
+    response = client_for(predictor, uploads).post("/api/predict", data={"video": (io.BytesIO(b"x"), "a.avi")})
+    assert response.status_code == 400 and "'clip'" in response.get_json()["error"]
+
+
+def test_health_names_the_model_and_its_input(predictor, uploads):
+    health = client_for(predictor, uploads).get("/healthz").get_json()
+    assert health["status"] == "ok" and health["classes"] == 6 and (health["num_frames"], health["image_size"]) == (4, 32)
+
+
+def test_the_page_has_the_upload_form_and_the_limits(predictor, uploads):
+    page = client_for(predictor, uploads, max_upload_mb=20, max_clip_seconds=60).get("/").get_data(as_text=True)
+    assert 'type="file"' in page and 'id="drop"' in page
+    assert "Up to 20 MB" in page and "first 60 s" in page
+
+
+def test_the_app_never_runs_in_debug_mode(predictor, uploads):
+    app = create_app(predictor, WebConfig(upload_dir=str(uploads)))
+    assert app.debug is False
+
+
+def test_the_upload_folder_is_private(predictor, uploads):
+    client_for(predictor, uploads)
+    assert uploads.stat().st_mode & 0o077 == 0
+
+
+def test_display_name_keeps_only_the_last_part_of_any_path():
+    assert display_name("/etc/passwd") == "passwd" and display_name("C:\\x\\y.mp4") == "y.mp4"
