@@ -162,10 +162,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"limits: {config.max_upload_mb:g} MB per upload, the first {config.max_clip_seconds:g} s of a clip; "
           f"{config.threads} threads; uploads wait in {server.app.config['UPLOAD_DIR']}   (Ctrl-C stops)", flush=True)
     try:
-        server.run()
+        server.run()  # until Ctrl-C (waitress returns) or SIGTERM
     finally:
         shutdown(server)
         predictor.close()
+    print("harflow serve: stopped", flush=True)
     return 0
 
 
