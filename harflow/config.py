@@ -182,7 +182,7 @@ class WebConfig:
     port: int = 8080
     threads: int = 4  # waitress worker threads: requests answered at once
     max_upload_mb: float = 100.0  # larger uploads are refused with 413
-    max_clip_seconds: float = 300.0  # only the first this-many seconds of a long clip are analysed
+    max_clip_seconds: float = 120.0  # only the first this-many seconds of a long clip are analysed
     top_k: int = 5  # classes shown per clip
     # the timeline of a long clip: one prediction per window of this many seconds (the model's T frames
     # sampled from it as training sampled a clip); also the rolling window of --annotate / --webcam / --stream

@@ -130,3 +130,17 @@ def test_predict_as_a_separate_process_prints_csv(model, folder):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("file,class_1,probability_1") and len(result.stdout.splitlines()) == 3
+
+
+@pytest.mark.parametrize("command", ["predict", "serve"])
+def test_predict_and_serve_explain_themselves(capsys, command):
+    from harflow.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0 and f"usage: harflow {command}" in capsys.readouterr().out
+
+
+def test_predict_without_clips_or_a_stream_says_what_to_give(capsys):
+    code, _, err = predict(capsys)
+    assert code == 2 and err.strip() == "harflow: error: give VIDEO files or folders, --webcam [N] or --stream URL (see harflow predict --help)"
