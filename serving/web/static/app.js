@@ -47,7 +47,8 @@ function renderTimeline(answer) {
     block.style.flex = String(segment.end_s - segment.start_s);
     block.style.background = colourOf(segment["class"], names);
     block.textContent = segment["class"];
-    block.title = `${segment.start_s.toFixed(1)}-${segment.end_s.toFixed(1)} s: ${segment["class"]} ${percent(segment.probability)}`;
+    block.title = `${segment.start_s.toFixed(1)}-${segment.end_s.toFixed(1)} s: ${segment["class"]} ${percent(segment.probability)} (click: play from here)`;
+    block.addEventListener("click", () => { $("player").currentTime = segment.start_s; $("player").play().catch(() => {}); });
     box.append(block);
   }
 }
