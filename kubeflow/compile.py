@@ -31,22 +31,34 @@ RUNTIME_PARAMETERS = {
 
 
 def cluster_config(config: PipelineConfig) -> PipelineConfig:
-    """The config with paths as the cluster's pods see them: URIs as they are, absolute paths kept.
+    """The config, checked for paths the cluster's pods can use; a clear error otherwise.
 
-    A relative path names nothing in a pod, so it is an error rather than made
-    absolute against this machine's working directory.
+    The work dir (the pipeline root) may be object storage: TFX writes artifacts
+    through tf.io.gfile. The data root and the serving base must be file system
+    paths in the pods (a mounted bucket or volume): OpenCV reads clips from files,
+    and the Pusher publishes a version by renaming a folder. A relative path names
+    nothing in a pod, so it is an error rather than made absolute here.
     """
-    for label, path in (
-        ("--work-dir", config.work_dir),
-        ("the data root (--data)", config.ingest.dataset_root),
-        ("--serving-dir", config.serving_base),
-    ):
-        if not (is_uri(path) or os.path.isabs(path)):
-            raise ValueError(
-                f"{label} {path!r} is a relative path, which means nothing in a Kubeflow pod; give object storage "
-                "(gs://BUCKET/..., s3://BUCKET/...) or an absolute path mounted in the pods"
-            )
+    if not (is_uri(config.work_dir) or os.path.isabs(config.work_dir)):
+        raise ValueError(
+            f"--work-dir {config.work_dir!r} is a relative path, which means nothing in a Kubeflow pod; give object "
+            "storage (gs://BUCKET/...) or an absolute path mounted in the pods"
+        )
+    check_pod_path("--data", config.ingest.dataset_root)
+    check_pod_path("--serving-dir" if config.serving_dir else "the serving base (WORK_DIR/serving/NAME; set --serving-dir)", config.serving_base)
     return config
+
+
+def check_pod_path(label: str, path: str) -> None:
+    """The data root and the serving base: absolute file system paths in the pods, not URIs."""
+    if is_uri(path):
+        raise ValueError(
+            f"{label} {path!r} is object storage, but it must be a file system path in the pods (OpenCV reads clips "
+            "from files; the Pusher publishes versions by renaming folders): mount the bucket or a volume and give "
+            "its path, e.g. /gcs/BUCKET/... on Vertex AI (docs/kubeflow.md)"
+        )
+    if not os.path.isabs(path):
+        raise ValueError(f"{label} {path!r} is a relative path, which means nothing in a Kubeflow pod; give an absolute path mounted in the pods")
 
 
 def parameter_defaults(config: PipelineConfig) -> dict:

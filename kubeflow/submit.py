@@ -84,6 +84,10 @@ def parse_parameters(assignments: list[str], spec) -> dict:
             values[name] = _typed(text, kind)
         except ValueError:
             raise ValueError(f"--param {name}={text}: not a valid {_type_name(kind)}") from None
+        if name in ("data_root", "serving_base"):
+            from kubeflow.compile import check_pod_path
+
+            check_pod_path(f"--param {name}", text)
     return values
 
 

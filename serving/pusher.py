@@ -25,6 +25,7 @@ from tfx.types import artifact_utils, channel, standard_artifacts, standard_comp
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import io_utils, json_utils, proto_utils
 
+from harflow.config import is_uri
 from serving import versions
 
 KEEP_VERSIONS_KEY = "keep_versions"  # in the component's custom_config
@@ -51,6 +52,8 @@ class VersionedPushExecutor(pusher_executor.Executor):
         if destination.WhichOneof("destination") != "filesystem":
             raise ValueError("harflow's Pusher pushes to a filesystem base path only")
         base = exec_properties.get(SERVING_BASE_KEY) or destination.filesystem.base_directory
+        if is_uri(base):
+            raise ValueError(f"{base}: the Pusher publishes versions by renaming folders on a file system; give a path mounted in the pod (docs/kubeflow.md)")
         custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
         keep = int(custom.get(KEEP_VERSIONS_KEY, 3))
 

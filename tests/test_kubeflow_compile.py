@@ -21,7 +21,8 @@ def cluster_config(**changes) -> PipelineConfig:
     return PipelineConfig(
         name="harflow-test",
         work_dir="gs://bucket/harflow",
-        ingest=IngestConfig(dataset_root="gs://bucket/data/ucf101", dataset="ucf101", split=2),
+        serving_dir="/models/harflow-test",
+        ingest=IngestConfig(dataset_root="/data/ucf101", dataset="ucf101", split=2),
         train=TrainConfig(epochs=2),
         gate=GateConfig(min_accuracy=0.5),
         **changes,
@@ -112,10 +113,10 @@ def test_the_runtime_parameters_have_the_configs_values_as_defaults(compiled):
     _, output = compiled
     parameters = spec_of(output)["root"]["inputDefinitions"]["parameters"]
     assert parameters == {
-        "data_root": {"parameterType": "STRING", "defaultValue": "gs://bucket/data/ucf101", "isOptional": True},
+        "data_root": {"parameterType": "STRING", "defaultValue": "/data/ucf101", "isOptional": True},
         "dataset": {"parameterType": "STRING", "defaultValue": "ucf101", "isOptional": True},
         "split": {"parameterType": "NUMBER_INTEGER", "defaultValue": 2, "isOptional": True},
-        "serving_base": {"parameterType": "STRING", "defaultValue": "gs://bucket/harflow/serving/harflow-test", "isOptional": True},
+        "serving_base": {"parameterType": "STRING", "defaultValue": "/models/harflow-test", "isOptional": True},
     }
 
 
@@ -164,8 +165,17 @@ def test_several_variants_are_refused_with_the_way_out(tmp_path):
 def test_a_relative_data_root_is_refused_naming_it(tmp_path):
     from kubeflow.compile import compile_pipeline
 
-    config = PipelineConfig(work_dir="gs://bucket/harflow", ingest=IngestConfig(dataset_root="data/ucf101"))
-    with pytest.raises(ValueError, match=r"'data/ucf101' is a relative path, which means nothing in a Kubeflow pod"):
+    config = PipelineConfig(work_dir="gs://bucket/harflow", serving_dir="/models/h", ingest=IngestConfig(dataset_root="data/ucf101"))
+    with pytest.raises(ValueError, match=r"^--data 'data/ucf101' is a relative path, which means nothing in a Kubeflow pod"):
+        compile_pipeline(config, KubeflowConfig(output=str(tmp_path / "p.yaml")))
+
+
+def test_an_object_storage_serving_base_is_refused_with_the_mount_hint(tmp_path):
+    """The default serving base under a gs:// work dir is a URI: the Pusher needs a file system (renames)."""
+    from kubeflow.compile import compile_pipeline
+
+    config = PipelineConfig(work_dir="gs://bucket/harflow", ingest=IngestConfig(dataset_root="/data/ucf101"))
+    with pytest.raises(ValueError, match=r"'gs://bucket/harflow/serving/harflow' is object storage, but it must be a file system path in the pods .* /gcs/BUCKET/"):
         compile_pipeline(config, KubeflowConfig(output=str(tmp_path / "p.yaml")))
 
 
@@ -204,18 +214,18 @@ def test_the_kubeflow_commands_explain_themselves(verb, capsys):
 def test_the_command_writes_the_spec_and_lists_steps_and_parameters(tmp_path):
     output = tmp_path / "harflow.yaml"
     result = harflow(
-        "kubeflow", "compile", "--work-dir", "gs://bucket/harflow", "--data", "gs://bucket/data/hmdb51",
+        "kubeflow", "compile", "--work-dir", "gs://bucket/harflow", "--data", "/data/hmdb51", "--serving-dir", "/models/harflow",
         "--dataset", "hmdb51", "--image", IMAGE, "--output", str(output), "--gpus", "1",
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0] == f"pipeline spec: {output} (7 steps, image {IMAGE})"
-    assert "runtime parameter data_root (default 'gs://bucket/data/hmdb51')" in lines
+    assert "runtime parameter data_root (default '/data/hmdb51')" in lines
     assert spec_of(output)["root"]["inputDefinitions"]["parameters"]["dataset"]["defaultValue"] == "hmdb51"
 
 
 def test_the_command_with_a_relative_work_dir_exits_2_with_one_line(tmp_path):
-    result = harflow("kubeflow", "compile", "--work-dir", "harflow-work", "--data", "gs://bucket/d", "--output", str(tmp_path / "p.yaml"))
+    result = harflow("kubeflow", "compile", "--work-dir", "harflow-work", "--data", "/data/d", "--output", str(tmp_path / "p.yaml"))
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("harflow: error: --work-dir 'harflow-work' is a relative path, which means nothing in a Kubeflow pod")

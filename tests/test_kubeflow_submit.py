@@ -26,7 +26,8 @@ def spec_file(tmp_path_factory):
     config = PipelineConfig(
         name="harflow-test",
         work_dir="gs://bucket/harflow",
-        ingest=IngestConfig(dataset_root="gs://bucket/data/ucf101"),
+        serving_dir="/models/harflow-test",
+        ingest=IngestConfig(dataset_root="/data/ucf101"),
         train=TrainConfig(epochs=1),
     )
     compile_pipeline(config, KubeflowConfig(output=str(output)))
@@ -54,13 +55,13 @@ def test_submit_starts_a_run_of_the_uploaded_version_with_the_parameters(spec_fi
     from kubeflow.submit import Connection, submit
 
     with running_standin() as (url, state):
-        done = submit(str(spec_file), Connection(host=url), experiment="ucf101", parameters={"split": 3, "data_root": "gs://b/d"})
+        done = submit(str(spec_file), Connection(host=url), experiment="ucf101", parameters={"split": 3, "data_root": "/data/hmdb51"})
     [run] = state.run_requests()
     [experiment] = state.experiments.values()
     assert experiment["display_name"] == "ucf101"
     assert run.body["experiment_id"] == experiment["experiment_id"] == done.experiment_id
     assert run.body["pipeline_version_reference"] == {"pipeline_id": done.pipeline_id, "pipeline_version_id": done.version_id}
-    assert run.body["runtime_config"]["parameters"] == {"split": 3, "data_root": "gs://b/d"}
+    assert run.body["runtime_config"]["parameters"] == {"split": 3, "data_root": "/data/hmdb51"}
     assert done.run_link == f"{url}/#/runs/details/{done.run_id}"
 
 
@@ -109,11 +110,13 @@ def test_parameters_are_typed_by_the_spec_and_unknown_names_refused(spec_file):
     from kubeflow.submit import parse_parameters
 
     spec = read_spec(str(spec_file))
-    assert parse_parameters(["split=2", "serving_base=gs://m/har"], spec) == {"split": 2, "serving_base": "gs://m/har"}
+    assert parse_parameters(["split=2", "serving_base=/models/har"], spec) == {"split": 2, "serving_base": "/models/har"}
     with pytest.raises(ValueError, match=r"--param variants: the pipeline has no such parameter; it has data_root, dataset, serving_base, split"):
         parse_parameters(["variants=small+gru"], spec)
     with pytest.raises(ValueError, match=r"--param split=two: not a valid number_integer"):
         parse_parameters(["split=two"], spec)
+    with pytest.raises(ValueError, match=r"--param data_root 'gs://b/ucf101' is object storage, but it must be a file system path in the pods"):
+        parse_parameters(["data_root=gs://b/ucf101"], spec)
 
 
 def harflow(*args: str) -> subprocess.CompletedProcess:
