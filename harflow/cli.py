@@ -799,6 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(func=cmd_predict)
     _add_serve_command(commands)
     _add_runs_command(commands)
+    _add_kubeflow_command(commands)
 
     data = commands.add_parser(
         "data",
@@ -847,6 +848,173 @@ def build_parser() -> argparse.ArgumentParser:
     environment.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD", help="with run: the command")
     environment.set_defaults(func=cmd_env)
     return parser
+
+
+# --------------------------------------------------------------------------- kubeflow
+
+
+def cmd_kubeflow_compile(args: argparse.Namespace) -> int:
+    """Compile the pipeline into a Kubeflow PipelineSpec file."""
+    from kubeflow.compile import compile_pipeline, summary
+
+    config, kubeflow = _kubeflow_configs(args)
+    spec = compile_pipeline(config, kubeflow)
+    print(summary(spec, kubeflow))
+    return 0
+
+
+def cmd_kubeflow_submit(args: argparse.Namespace) -> int:
+    """Upload a spec (given, or compiled now) to Kubeflow Pipelines and start a run."""
+    import tempfile
+
+    from kubeflow.compile import compile_pipeline, read_spec
+    from kubeflow.submit import parse_parameters, submit
+
+    connection = _kubeflow_connection(args)
+    with tempfile.TemporaryDirectory(prefix="harflow-submit-") as scratch:
+        spec_path = args.spec
+        if spec_path:
+            if not Path(spec_path).is_file():
+                raise FileNotFoundError(f"{spec_path}: no such pipeline spec (make one with `harflow kubeflow compile`)")
+        else:
+            config, kubeflow = _kubeflow_configs(args, output=str(Path(scratch) / "pipeline.yaml"))
+            compile_pipeline(config, kubeflow)
+            spec_path = kubeflow.output
+        parameters = parse_parameters(args.param or [], read_spec(spec_path))
+        done = submit(
+            spec_path,
+            connection,
+            experiment=args.experiment,
+            run_name=args.run_name or "",
+            parameters=parameters,
+            pipeline_root=args.pipeline_root or "",
+            service_account=args.service_account or "",
+        )
+    print(f"uploaded {spec_path if args.spec else 'the compiled pipeline'} to {connection.host}: pipeline {done.pipeline_id}, version {done.version_id}")
+    print(f"experiment {args.experiment} ({done.experiment_id}); parameters {done.parameters or 'as compiled'}")
+    print(f"run {done.run_id} started: {done.run_link}")
+    return 0
+
+
+def _kubeflow_configs(args: argparse.Namespace, output: str | None = None):
+    """(PipelineConfig, KubeflowConfig) from the kubeflow options; --work-dir and --data are required."""
+    from harflow.config import KubeflowConfig
+
+    if not args.work_dir or not args.data:
+        raise UsageError(
+            "give --work-dir (e.g. gs://BUCKET/harflow: pipeline root and serving dir) and --data "
+            "(e.g. gs://BUCKET/data/ucf101) to compile the pipeline" + ("" if args.command_kubeflow == "compile" else ", or --spec FILE")
+        )
+    config = _pipeline_config(args, dataset_root=args.data)
+    kubeflow = KubeflowConfig(
+        image=args.image,
+        output=output or args.output,
+        gpus=args.gpus,
+        gpu_type=args.gpu_type,
+        trainer_cpus=args.trainer_cpus,
+        trainer_memory_gb=args.trainer_memory,
+        ingest_beam_args=tuple(args.ingest_beam_arg or ()),
+    )
+    return config, kubeflow
+
+
+def _kubeflow_connection(args: argparse.Namespace):
+    from kubeflow.submit import Connection
+
+    token = args.token or ""
+    if args.token_file:
+        token = Path(args.token_file).read_text().strip()
+    host = args.host or os.environ.get("KF_PIPELINES_ENDPOINT", "")
+    if not host:
+        raise UsageError("give --host URL of Kubeflow Pipelines (or set KF_PIPELINES_ENDPOINT), e.g. --host http://localhost:8080")
+    return Connection(
+        host=host,
+        namespace=args.namespace or "",
+        token=token,
+        cookies=args.cookies or "",
+        client_id=args.client_id or "",
+        sa_token_path=args.sa_token or "",
+        ssl_ca_cert=args.ssl_ca_cert or "",
+    )
+
+
+def _add_kubeflow_compile_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    from harflow.config import KubeflowConfig
+
+    defaults, kubeflow = PipelineConfig(), KubeflowConfig()
+    group = parser.add_argument_group("the pipeline on the cluster (paths: object storage, gs:// s3:// ..., or absolute paths the pods mount)")
+    group.add_argument("--work-dir", required=required, metavar="URI", help="pipeline root (URI/pipelines/NAME) and default serving dir (URI/serving/NAME)")
+    group.add_argument("--data", required=required, metavar="URI", help="dataset root; the default of the runtime parameter data_root")
+    group.add_argument("--dataset", choices=["auto", "ucf101", "hmdb51", "folder"], default="auto", help="dataset layout; the default of the runtime parameter dataset (default: %(default)s)")
+    group.add_argument("--split", type=int, choices=[1, 2, 3], default=1, help="the default of the runtime parameter split (default: %(default)s)")
+    group.add_argument("--serving-dir", metavar="URI", help="TF Serving base path; the default of the runtime parameter serving_base (default: WORK_DIR/serving/NAME)")
+    group.add_argument("--name", default=defaults.name, help="pipeline name, also its name in Kubeflow (default: %(default)s)")
+    group.add_argument("--image", default=kubeflow.image, help="the pipeline image every step runs in, as pushed to your registry (kubeflow/Dockerfile) (default: %(default)s)")
+    group.add_argument("--gpus", type=int, default=kubeflow.gpus, help="GPUs requested for the Trainer step (default: %(default)s)")
+    group.add_argument("--gpu-type", default=kubeflow.gpu_type, help="the GPU resource: nvidia.com/gpu on Kubeflow; on Vertex AI e.g. NVIDIA_TESLA_T4 (default: %(default)s)")
+    group.add_argument("--trainer-cpus", type=float, default=kubeflow.trainer_cpus, help="CPU limit of the Trainer step; 0: the cluster's default (default: %(default)s)")
+    group.add_argument("--trainer-memory", type=float, default=kubeflow.trainer_memory_gb, metavar="GB", help="memory limit of the Trainer step in GB; 0: the cluster's default (default: %(default)s)")
+    group.add_argument("--workers", type=int, default=2, help="Beam DirectRunner processes inside a step's pod (default: %(default)s)")
+    group.add_argument("--beam-arg", action="append", metavar="ARG", help="a Beam option for every Beam step (ingestion, Evaluator), repeatable")
+    group.add_argument("--ingest-beam-arg", action="append", metavar="ARG", help="a Beam option for VideoExampleGen only, e.g. --ingest-beam-arg=--runner=DataflowRunner (repeatable)")
+    group.add_argument("--no-cache", action="store_true", help="compile with Kubeflow's step cache off")
+    group.add_argument("--seed", type=int, default=0, help="training seed (default: %(default)s)")
+    parser.set_defaults(runner="beam")
+    _add_ingest_options(parser)
+    _add_folder_options(parser)
+    _add_train_options(parser)
+    _add_gate_options(parser)
+
+
+def _add_kubeflow_command(commands) -> None:
+    from harflow.config import KubeflowConfig
+
+    kubeflow = commands.add_parser(
+        "kubeflow",
+        help="compile the pipeline for Kubeflow Pipelines / Vertex AI; submit it and start a run",
+        description="`compile` builds the same pipeline as `harflow run` with TFX's KubeflowV2DagRunner into a "
+        "PipelineSpec file, with runtime parameters data_root, dataset, split and serving_base. `submit --host URL` "
+        "uploads it to Kubeflow Pipelines (a new version when the pipeline exists) and starts a run. Step by step, "
+        "with the container image: docs/kubeflow.md.",
+    )
+    verbs = kubeflow.add_subparsers(dest="command_kubeflow", metavar="VERB", required=True)
+    compile_ = verbs.add_parser(
+        "compile",
+        help="write the pipeline spec",
+        description="Compile the pipeline (pipeline.pipeline.create_pipeline, as local runs build it) into a "
+        "Kubeflow PipelineSpec (YAML; JSON when --output ends in .json). One variant per pipeline: several "
+        "variants need one pipeline each (docs/kubeflow.md).",
+    )
+    compile_.add_argument("--output", default=KubeflowConfig().output, metavar="FILE", help="the spec file (default: %(default)s)")
+    _add_kubeflow_compile_options(compile_, required=True)
+    compile_.set_defaults(func=cmd_kubeflow_compile)
+
+    submit = verbs.add_parser(
+        "submit",
+        help="upload a spec to Kubeflow Pipelines and start a run",
+        description="Upload the pipeline spec (--spec FILE, or compiled now from the same options as `compile`) "
+        "with kfp.Client, as a new pipeline or a new version of the pipeline of that name, and start a run in "
+        "the experiment; prints the run's link.",
+    )
+    connection = submit.add_argument_group("Kubeflow Pipelines (kfp.Client)")
+    connection.add_argument("--host", help="the Kubeflow Pipelines endpoint, e.g. http://localhost:8080 after `kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`, or https://HOST/pipeline (default: $KF_PIPELINES_ENDPOINT)")
+    connection.add_argument("--spec", metavar="FILE", help="a spec from `harflow kubeflow compile` (otherwise compiled now from the options below)")
+    connection.add_argument("--experiment", default="harflow", help="the experiment the run goes into, made when missing (default: %(default)s)")
+    connection.add_argument("--run-name", help="(default: NAME and the UTC time)")
+    connection.add_argument("--param", action="append", metavar="NAME=VALUE", help="a runtime parameter for this run: data_root, dataset, split, serving_base (repeatable)")
+    connection.add_argument("--pipeline-root", metavar="URI", help="where this run's artifacts go (default: the spec's, WORK_DIR/pipelines/NAME)")
+    connection.add_argument("--service-account", help="the Kubernetes service account the run's pods use")
+    auth = submit.add_argument_group("signing in (as kfp.Client supports; none for an open endpoint)")
+    auth.add_argument("--namespace", help="multi-user Kubeflow: your profile's namespace")
+    auth.add_argument("--token", help="a bearer token (kfp's existing_token), e.g. `gcloud auth print-access-token`")
+    auth.add_argument("--token-file", metavar="FILE", help="read the bearer token from FILE (keeps it out of shell history)")
+    auth.add_argument("--cookies", help="a Cookie header, e.g. authservice_session=... from a browser session (Kubeflow with Dex)")
+    auth.add_argument("--client-id", help="OAuth client id of the Identity-Aware Proxy in front of Kubeflow (GCP)")
+    auth.add_argument("--sa-token", metavar="PATH", help="a Kubernetes service account token file (inside the cluster: /var/run/secrets/kubeflow/pipelines/token)")
+    auth.add_argument("--ssl-ca-cert", metavar="FILE", help="CA bundle of a self-signed HTTPS endpoint")
+    submit.set_defaults(output=KubeflowConfig().output)
+    _add_kubeflow_compile_options(submit, required=False)
+    submit.set_defaults(func=cmd_kubeflow_submit)
 
 
 # --------------------------------------------------------------------------- main

@@ -223,6 +223,27 @@ class CompareConfig:
 
 
 @dataclass(frozen=True)
+class KubeflowConfig:
+    """How the pipeline is compiled for Kubeflow Pipelines / Vertex AI Pipelines (kubeflow/, docs/kubeflow.md)."""
+
+    image: str = "harflow:0.1.0"  # the pipeline image every step runs in (kubeflow/Dockerfile), pushed to a registry
+    output: str = "harflow-pipeline.yaml"  # the compiled PipelineSpec (YAML; .json: JSON)
+    gpus: int = 0  # GPUs requested for each Trainer step
+    # the accelerator's name: a Kubernetes resource on Kubeflow Pipelines; on Vertex AI a type like NVIDIA_TESLA_T4
+    gpu_type: str = "nvidia.com/gpu"
+    trainer_cpus: float = 0.0  # CPU limit of each Trainer step; 0: the cluster's default
+    trainer_memory_gb: float = 0.0  # memory limit (GB) of each Trainer step; 0: the cluster's default
+    ingest_beam_args: tuple[str, ...] = ()  # Beam options for VideoExampleGen only (e.g. --runner=DataflowRunner ...)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ingest_beam_args", tuple(self.ingest_beam_args))
+        if not self.image:
+            raise ValueError("the pipeline image is empty; give --image REGISTRY/harflow:TAG (docs/kubeflow.md)")
+        if self.gpus < 0 or self.trainer_cpus < 0 or self.trainer_memory_gb < 0:
+            raise ValueError("gpus, trainer CPUs and trainer memory must be >= 0")
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     name: str = "harflow"
     work_dir: str = "harflow-work"  # pipeline root, metadata and serving dir live here by default
@@ -237,15 +258,15 @@ class PipelineConfig:
 
     @property
     def pipeline_root(self) -> str:
-        return str(Path(self.work_dir) / "pipelines" / self.name)
+        return join_path(self.work_dir, "pipelines", self.name)
 
     @property
     def metadata_path(self) -> str:
-        return str(Path(self.work_dir) / "metadata" / f"{self.name}.sqlite")
+        return join_path(self.work_dir, "metadata", f"{self.name}.sqlite")
 
     @property
     def serving_base(self) -> str:
-        return self.serving_dir or str(Path(self.work_dir) / "serving" / self.name)
+        return self.serving_dir or join_path(self.work_dir, "serving", self.name)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -266,15 +287,36 @@ class PipelineConfig:
         )
 
     def absolute(self) -> "PipelineConfig":
-        """The same config with every path made absolute (TFX components run elsewhere)."""
-        ingest = dataclasses.replace(self.ingest, dataset_root=str(Path(self.ingest.dataset_root).resolve()))
+        """The same config with every path made absolute (TFX components run elsewhere).
+
+        Object storage URIs (gs://, s3://, ...: a Kubeflow run's paths) are kept as they are.
+        """
+        ingest = dataclasses.replace(self.ingest, dataset_root=absolute_path(self.ingest.dataset_root))
         train = self.train
         if train.weights_dir:
-            train = dataclasses.replace(train, weights_dir=str(Path(train.weights_dir).resolve()))
+            train = dataclasses.replace(train, weights_dir=absolute_path(train.weights_dir))
         return dataclasses.replace(
             self,
             train=train,
-            work_dir=str(Path(self.work_dir).resolve()),
-            serving_dir=str(Path(self.serving_base).resolve()),
+            work_dir=absolute_path(self.work_dir),
+            serving_dir=absolute_path(self.serving_base),
             ingest=ingest,
         )
+
+
+def is_uri(path: str) -> bool:
+    """True for object storage and other URIs ("gs://bucket/x", "s3://...", "minio://..."), False for local paths."""
+    scheme, sep, _ = path.partition("://")
+    return bool(sep) and scheme.replace("+", "").replace("-", "").replace(".", "").isalnum()
+
+
+def absolute_path(path: str) -> str:
+    """A local path made absolute; a URI unchanged (Path.resolve would turn "gs://b" into "<cwd>/gs:/b")."""
+    return path if is_uri(path) else str(Path(path).resolve())
+
+
+def join_path(base: str, *parts: str) -> str:
+    """base/part/...: a local path joined by pathlib, a URI by "/" (pathlib would fold "gs://" into "gs:/")."""
+    if is_uri(base):
+        return "/".join([base.rstrip("/"), *parts])
+    return str(Path(base, *parts))

@@ -82,13 +82,18 @@ def eval_config(config: PipelineConfig):
     )
 
 
-def create_pipeline(config: PipelineConfig, metadata_connection_config=None):
-    """Build the TFX pipeline for `config` (paths should be absolute: see PipelineConfig.absolute)."""
+def create_pipeline(config: PipelineConfig, metadata_connection_config=None, runtime_parameters=None):
+    """Build the TFX pipeline for `config` (paths should be absolute: see PipelineConfig.absolute).
+
+    `runtime_parameters` (Kubeflow, kubeflow/compile.py): TFX RuntimeParameters by name
+    (dataset_root, dataset, split, serving_base) that replace those settings at run time.
+    """
     from tfx import v1 as tfx
 
-    ingest, examples = ingest_components(config)
+    runtime = dict(runtime_parameters or {})
+    ingest, examples = ingest_components(config, runtime)
     training, model = training_components(config, examples)
-    gate = gate_and_push_components(config, examples, model)
+    gate = gate_and_push_components(config, examples, model, runtime)
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=config.pipeline_root,
@@ -99,13 +104,14 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None):
     )
 
 
-def ingest_components(config: PipelineConfig):
+def ingest_components(config: PipelineConfig, runtime: dict | None = None):
     """Videos -> TFRecord frame sequences. Returns (components, the Examples channel)."""
     from components.video_example_gen.component import VideoExampleGen
 
     example_gen = VideoExampleGen(
         ingest_config_json=_json(config.ingest),
         dataset_fingerprint=dataset_fingerprint(config.ingest.dataset_root),
+        overrides={name: value for name, value in (runtime or {}).items() if name in ("dataset_root", "dataset", "split")},
     )
     examples = example_gen.outputs["examples"]
     if not config.ingest.tfdv_statistics:
@@ -182,7 +188,7 @@ def variant_of(node_id: str) -> str | None:
     return f"{backbone}+{head}"
 
 
-def gate_and_push_components(config: PipelineConfig, examples, model):
+def gate_and_push_components(config: PipelineConfig, examples, model, runtime: dict | None = None):
     """The candidate `model` is pushed only if the Evaluator blesses it against the latest blessed model.
 
     `model` is one Model channel (one trainer's, or the pick of several). The
@@ -211,6 +217,7 @@ def gate_and_push_components(config: PipelineConfig, examples, model):
         base_directory=config.serving_base,
         keep_versions=config.gate.keep_versions,
         gate_json=_json(config.gate),
+        serving_base=(runtime or {}).get("serving_base"),
     ).with_id("Pusher")
     return [baseline, evaluator, pusher]
 

@@ -19,15 +19,18 @@ from typing import Any
 from tfx import types
 from tfx.components.pusher import component as pusher_component
 from tfx.components.pusher import executor as pusher_executor
-from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.base import base_component, executor_spec
 from tfx.proto import pusher_pb2
-from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import io_utils, proto_utils
+from tfx.types import artifact_utils, channel, standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ExecutionParameter
+from tfx.utils import io_utils, json_utils, proto_utils
 
+from harflow.config import is_uri
 from serving import versions
 
 KEEP_VERSIONS_KEY = "keep_versions"  # in the component's custom_config
 GATE_KEY = "harflow_gate"  # the run's GateConfig as JSON, kept in MLMD for `harflow runs show`
+SERVING_BASE_KEY = "serving_base"  # optional: replaces push_destination's base path (a Kubeflow runtime parameter)
 
 
 class VersionedPushExecutor(pusher_executor.Executor):
@@ -48,7 +51,9 @@ class VersionedPushExecutor(pusher_executor.Executor):
         proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination)
         if destination.WhichOneof("destination") != "filesystem":
             raise ValueError("harflow's Pusher pushes to a filesystem base path only")
-        base = destination.filesystem.base_directory
+        base = exec_properties.get(SERVING_BASE_KEY) or destination.filesystem.base_directory
+        if is_uri(base):
+            raise ValueError(f"{base}: the Pusher publishes versions by renaming folders on a file system; give a path mounted in the pod (docs/kubeflow.md)")
         custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
         keep = int(custom.get(KEEP_VERSIONS_KEY, 3))
 
@@ -60,17 +65,34 @@ class VersionedPushExecutor(pusher_executor.Executor):
         self._MarkPushed(pushed_model, pushed_destination=str(target), pushed_version=str(version))
 
 
+class VersionedPusherSpec(standard_component_specs.PusherSpec):
+    """TFX's PusherSpec plus an optional `serving_base` that replaces push_destination's base path."""
+
+    PARAMETERS = {
+        **standard_component_specs.PusherSpec.PARAMETERS,
+        SERVING_BASE_KEY: ExecutionParameter(type=str, optional=True),
+    }
+
+
 class VersionedPusher(pusher_component.Pusher):
     """TFX's Pusher (same inputs, outputs and blessing rule) with VersionedPushExecutor."""
 
+    SPEC_CLASS = VersionedPusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(VersionedPushExecutor)
 
-    def __init__(self, model, model_blessing, base_directory: str, keep_versions: int, gate_json: str = "{}"):
-        super().__init__(
+    def __init__(
+        self, model, model_blessing, base_directory: str, keep_versions: int, gate_json: str = "{}", serving_base=None
+    ):
+        """`serving_base`: None, or a TFX RuntimeParameter that names the base path at run time (Kubeflow)."""
+        spec = VersionedPusherSpec(
             model=model,
             model_blessing=model_blessing,
             push_destination=pusher_pb2.PushDestination(
                 filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=base_directory)
             ),
-            custom_config={KEEP_VERSIONS_KEY: keep_versions, GATE_KEY: gate_json},
+            custom_config=json_utils.dumps({KEEP_VERSIONS_KEY: keep_versions, GATE_KEY: gate_json}),
+            serving_base=serving_base,
+            pushed_model=channel.Channel(type=standard_artifacts.PushedModel),
         )
+        # TFX's Pusher.__init__ builds a plain PusherSpec; the base class takes ours as it is
+        base_component.BaseComponent.__init__(self, spec=spec)

@@ -24,7 +24,7 @@ from components.model_comparison import executor
 class ModelComparisonArtifact(artifact.Artifact):
     """A folder: comparison.md, comparison.csv, comparison.json, curves.png, confusion_<variant>.png."""
 
-    TYPE_NAME = "HarflowModelComparison"
+    TYPE_NAME = "harflow.ModelComparison"  # KFP needs a custom type as namespace.Name (kubeflow/compile.py)
 
 
 class ModelComparisonSpec(ComponentSpec):

@@ -21,6 +21,11 @@ class VideoExampleGenSpec(ComponentSpec):
         "ingest_config": ExecutionParameter(type=str),
         # a digest of the dataset's listing, so TFX's cache notices changed data
         "dataset_fingerprint": ExecutionParameter(type=str),
+        # optional overrides of ingest_config's dataset_root, dataset and split: a Kubeflow run's
+        # runtime parameters (kubeflow/compile.py); unset in local runs
+        "dataset_root": ExecutionParameter(type=str, optional=True),
+        "dataset": ExecutionParameter(type=str, optional=True),
+        "split": ExecutionParameter(type=int, optional=True),
     }
     INPUTS = {}
     OUTPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
@@ -30,11 +35,13 @@ class VideoExampleGen(base_beam_component.BaseBeamComponent):
     SPEC_CLASS = VideoExampleGenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
-    def __init__(self, ingest_config_json: str, dataset_fingerprint: str = ""):
+    def __init__(self, ingest_config_json: str, dataset_fingerprint: str = "", overrides: dict | None = None):
+        """`overrides`: values (or TFX RuntimeParameters) for dataset_root, dataset and split."""
         super().__init__(
             spec=VideoExampleGenSpec(
                 ingest_config=ingest_config_json,
                 dataset_fingerprint=dataset_fingerprint,
+                **(overrides or {}),
                 examples=channel.Channel(type=standard_artifacts.Examples),
             )
         )

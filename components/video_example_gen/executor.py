@@ -28,7 +28,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     """Reads the dataset index, runs the Beam job, records the counts on the artifact."""
 
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
-        config = IngestConfig(**json.loads(exec_properties["ingest_config"]))
+        config = ingest_config(exec_properties)
         index = read_configured(config)
         examples = artifact_utils.get_single_instance(output_dict["examples"])
         examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
@@ -54,6 +54,16 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 f"{', ...' if len(names) > 5 else ''}); see {os.path.join(examples.uri, statistics.STATISTICS_MD)} "
                 "and the rejects file, or change the split"
             )
+
+
+OVERRIDES = ("dataset_root", "dataset", "split")  # exec properties that replace ingest_config's fields
+
+
+def ingest_config(exec_properties: dict) -> IngestConfig:
+    """ingest_config's JSON, with dataset_root, dataset and split replaced where those properties are set."""
+    fields = json.loads(exec_properties["ingest_config"])
+    fields.update({name: exec_properties[name] for name in OVERRIDES if exec_properties.get(name) not in (None, "")})
+    return IngestConfig(**fields)
 
 
 def _json_lines(path: str) -> list[dict]:

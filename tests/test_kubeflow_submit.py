@@ -1,0 +1,140 @@
+"""`harflow kubeflow submit`: upload the spec with kfp.Client and start a run.
+
+There is no Kubernetes here, so these tests talk to a stand-in of the Kubeflow
+Pipelines REST API (v2beta1) on loopback (tests/kfp_standin.py) that records
+the upload and the run request. The client side is kfp's real `kfp.Client`.
+"""
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from harflow.config import IngestConfig, KubeflowConfig, PipelineConfig, TrainConfig
+from tests.kfp_standin import running_standin
+
+
+@pytest.fixture(scope="module")
+def spec_file(tmp_path_factory):
+    """A spec compiled once (seconds), as `harflow kubeflow compile` writes it."""
+    from kubeflow.compile import compile_pipeline
+
+    output = tmp_path_factory.mktemp("kfp") / "pipeline.yaml"
+    config = PipelineConfig(
+        name="harflow-test",
+        work_dir="gs://bucket/harflow",
+        serving_dir="/models/harflow-test",
+        ingest=IngestConfig(dataset_root="/data/ucf101"),
+        train=TrainConfig(epochs=1),
+    )
+    compile_pipeline(config, KubeflowConfig(output=str(output)))
+    return output
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_submit_uploads_the_spec_as_a_pipeline(spec_file):
+    from kubeflow.submit import Connection, submit
+
+    with running_standin() as (url, state):
+        submit(str(spec_file), Connection(host=url))
+    [upload] = state.uploads()
+    assert upload.path == "/apis/v2beta1/pipelines/upload"
+    assert upload.query["name"] == ["harflow-test"]
+    assert yaml.safe_load(upload.body["file"]) == yaml.safe_load(spec_file.read_text())
+
+
+def test_submit_starts_a_run_of_the_uploaded_version_with_the_parameters(spec_file):
+    from kubeflow.submit import Connection, submit
+
+    with running_standin() as (url, state):
+        done = submit(str(spec_file), Connection(host=url), experiment="ucf101", parameters={"split": 3, "data_root": "/data/hmdb51"})
+    [run] = state.run_requests()
+    [experiment] = state.experiments.values()
+    assert experiment["display_name"] == "ucf101"
+    assert run.body["experiment_id"] == experiment["experiment_id"] == done.experiment_id
+    assert run.body["pipeline_version_reference"] == {"pipeline_id": done.pipeline_id, "pipeline_version_id": done.version_id}
+    assert run.body["runtime_config"]["parameters"] == {"split": 3, "data_root": "/data/hmdb51"}
+    assert done.run_link == f"{url}/#/runs/details/{done.run_id}"
+
+
+def test_a_second_submission_is_a_new_version_of_the_same_pipeline_in_the_same_experiment(spec_file):
+    from kubeflow.submit import Connection, submit
+
+    with running_standin() as (url, state):
+        first = submit(str(spec_file), Connection(host=url))
+        second = submit(str(spec_file), Connection(host=url))
+    assert [upload.path for upload in state.uploads()] == ["/apis/v2beta1/pipelines/upload", "/apis/v2beta1/pipelines/upload_version"]
+    assert state.uploads()[1].query["pipelineid"] == [first.pipeline_id]
+    assert (second.pipeline_id, second.experiment_id) == (first.pipeline_id, first.experiment_id)
+    assert second.version_id != first.version_id
+    assert state.run_requests()[1].body["pipeline_version_reference"]["pipeline_version_id"] == second.version_id
+
+
+def test_a_token_is_sent_as_a_bearer_token(spec_file):
+    from kubeflow.submit import Connection, submit
+
+    with running_standin(token="s3cret") as (url, state):
+        submit(str(spec_file), Connection(host=url, token="s3cret"))
+    assert {request.headers.get("authorization") for request in state.requests} == {"Bearer s3cret"}
+
+
+def test_a_refused_sign_in_is_a_one_line_error_that_says_how_to_sign_in(spec_file):
+    """With a namespace (multi-user Kubeflow, where sign-in is), kfp.Client skips its health check."""
+    from kubeflow.submit import Connection, KubeflowError, submit
+
+    with running_standin(token="s3cret") as (url, state):
+        with pytest.raises(KubeflowError, match=rf"^Kubeflow Pipelines at {url} answered 401 .*\(sign in: --token"):
+            submit(str(spec_file), Connection(host=url, namespace="team-a"))
+    assert state.run_requests() == []
+
+
+def test_an_unreachable_host_is_a_one_line_error_naming_it(spec_file):
+    from kubeflow.submit import Connection, KubeflowError, submit
+
+    host = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(KubeflowError, match=rf"^cannot reach Kubeflow Pipelines at {host} \(.*\); check --host") as error:
+        submit(str(spec_file), Connection(host=host))
+    assert "\n" not in str(error.value)
+
+
+def test_parameters_are_typed_by_the_spec_and_unknown_names_refused(spec_file):
+    from kubeflow.compile import read_spec
+    from kubeflow.submit import parse_parameters
+
+    spec = read_spec(str(spec_file))
+    assert parse_parameters(["split=2", "serving_base=/models/har"], spec) == {"split": 2, "serving_base": "/models/har"}
+    with pytest.raises(ValueError, match=r"--param variants: the pipeline has no such parameter; it has data_root, dataset, serving_base, split"):
+        parse_parameters(["variants=small+gru"], spec)
+    with pytest.raises(ValueError, match=r"--param split=two: not a valid number_integer"):
+        parse_parameters(["split=two"], spec)
+    with pytest.raises(ValueError, match=r"--param data_root 'gs://b/ucf101' is object storage, but it must be a file system path in the pods"):
+        parse_parameters(["data_root=gs://b/ucf101"], spec)
+
+
+def harflow(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harflow", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_prints_the_run_link(spec_file):
+    with running_standin() as (url, state):
+        result = harflow("kubeflow", "submit", "--host", url, "--spec", str(spec_file), "--param", "split=2", "--experiment", "nightly")
+    assert result.returncode == 0, result.stderr
+    [run] = state.runs.values()
+    assert result.stdout.strip().splitlines()[-1] == f"run {run['run_id']} started: {url}/#/runs/details/{run['run_id']}"
+    assert run["runtime_config"]["parameters"] == {"split": 2}
+
+
+def test_the_command_with_an_unreachable_host_exits_2_with_one_line(spec_file):
+    host = f"http://127.0.0.1:{free_port()}"
+    result = harflow("kubeflow", "submit", "--host", host, "--spec", str(spec_file))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"harflow: error: cannot reach Kubeflow Pipelines at {host} (")
