@@ -982,8 +982,8 @@ def _add_kubeflow_command(commands) -> None:
         "compile",
         help="write the pipeline spec",
         description="Compile the pipeline (pipeline.pipeline.create_pipeline, as local runs build it) into a "
-        "Kubeflow PipelineSpec (YAML; JSON when --output ends in .json). One variant per pipeline: several "
-        "variants need one pipeline each (docs/kubeflow.md).",
+        "Kubeflow PipelineSpec (YAML; JSON when --output ends in .json): one Trainer step per variant, "
+        "then ModelComparison, the Evaluator and the Pusher (docs/kubeflow.md).",
     )
     compile_.add_argument("--output", default=KubeflowConfig().output, metavar="FILE", help="the spec file (default: %(default)s)")
     _add_kubeflow_compile_options(compile_, required=True)

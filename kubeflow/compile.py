@@ -109,14 +109,6 @@ def build_pipeline(config: PipelineConfig, kubeflow: KubeflowConfig):
     from pipeline.pipeline import TRAINER_ID_PREFIX, create_pipeline
 
     config = cluster_config(config)
-    variants = [train.variant for train in config.train.variant_configs()]
-    if len(variants) > 1:
-        raise ValueError(
-            f"--variants {','.join(variants)}: a Kubeflow pipeline trains one variant (KubeflowV2DagRunner "
-            "takes no union of channels, which is how ModelComparison reads several Trainers' models); compile "
-            f"one pipeline per variant, e.g. --name harflow-{variants[0].replace('+', '-')} --variants {variants[0]} "
-            "(docs/kubeflow.md)"
-        )
     pipeline = create_pipeline(config, runtime_parameters=runtime_parameters(config))
     resources = trainer_resources(kubeflow)
     for component in pipeline.components:

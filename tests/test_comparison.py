@@ -82,3 +82,14 @@ def test_several_runs_are_averaged_per_variant(tmp_path):
         write_comparison(str(tmp_path / f"split{index + 1}"), [row("small+gru", predicted)], "small+gru", CLASSES)
     text = mean_over_runs([str(tmp_path / "split1"), str(tmp_path / "split2")])
     assert "| small+gru | 2 | 0.875 |" in text
+
+
+def test_more_variants_than_model_comparison_has_inputs_are_refused():
+    from tfx.types import channel, standard_artifacts
+
+    from components.model_comparison.component import MAX_VARIANTS, ModelComparison
+
+    examples = channel.Channel(type=standard_artifacts.Examples)
+    models = [channel.Channel(type=standard_artifacts.Model) for _ in range(MAX_VARIANTS + 1)]
+    with pytest.raises(ValueError, match=rf"^{MAX_VARIANTS + 1} variants: one run compares 1 to {MAX_VARIANTS} \(--variants\)"):
+        ModelComparison(examples=examples, models=models, harflow_config_json="{}")

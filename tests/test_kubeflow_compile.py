@@ -31,11 +31,11 @@ def cluster_config(**changes) -> PipelineConfig:
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    """The pipeline compiled once, with a GPU for the Trainer and a Beam option for ingestion."""
+    """The pipeline of two variants compiled once, with GPUs for the Trainers and a Beam option for ingestion."""
     from kubeflow.compile import compile_pipeline
 
     output = tmp_path_factory.mktemp("kfp") / "pipeline.yaml"
-    config = cluster_config()
+    config = cluster_config().with_train(TrainConfig(epochs=2, variants=("small+gru", "small+lstm")))
     kubeflow = KubeflowConfig(image=IMAGE, output=str(output), gpus=2, ingest_beam_args=("--runner=DataflowRunner",))
     compile_pipeline(config, kubeflow)
     return config, output
@@ -68,7 +68,7 @@ def test_the_spec_has_every_component_of_the_local_pipeline(compiled):
     config, output = compiled
     tasks = spec_of(output)["root"]["dag"]["tasks"]
     local_ids = [component.id for component in local_components(config)]
-    assert sorted(local_ids) == sorted(["VideoExampleGen", "trainer_small_gru", "model_comparison", "latest_blessed_model", "Evaluator", "Pusher"])
+    assert sorted(local_ids) == sorted(["VideoExampleGen", "trainer_small_gru", "trainer_small_lstm", "model_comparison", "latest_blessed_model", "Evaluator", "Pusher"])
     assert sorted({node_of(task) for task in tasks}) == sorted(local_ids)
 
 
@@ -132,16 +132,17 @@ def test_the_runtime_parameters_reach_ingestion_and_the_pusher(compiled):
     assert tasks["Pusher"]["inputs"]["parameters"]["serving_base"] == {"componentInputParameter": "serving_base"}
 
 
-def test_only_the_trainer_requests_gpus(compiled):
+def test_only_the_trainers_request_gpus(compiled):
     _, output = compiled
     executors = spec_of(output)["deploymentSpec"]["executors"]
     requests = {label: body["container"].get("resources") for label, body in executors.items() if "container" in body}
-    assert requests.pop("trainer_small_gru_executor")["accelerator"] == {
-        "type": "nvidia.com/gpu",
-        "count": "2",
-        "resourceType": "nvidia.com/gpu",
-        "resourceCount": "2",
-    }
+    for trainer in ("trainer_small_gru_executor", "trainer_small_lstm_executor"):
+        assert requests.pop(trainer)["accelerator"] == {
+            "type": "nvidia.com/gpu",
+            "count": "2",
+            "resourceType": "nvidia.com/gpu",
+            "resourceCount": "2",
+        }
     assert set(requests.values()) == {None}
 
 
@@ -152,14 +153,12 @@ def test_ingestion_beam_options_go_to_video_example_gen_only(compiled):
     assert with_option == ["VideoExampleGen_executor"]
 
 
-def test_several_variants_are_refused_with_the_way_out(tmp_path):
-    from kubeflow.compile import compile_pipeline
-
-    config = cluster_config()
-    config = config.with_train(TrainConfig(variants=("small+gru", "small+lstm")))
-    with pytest.raises(ValueError, match=r"one pipeline per variant, e\.g\. --name harflow-small-gru --variants small\+gru"):
-        compile_pipeline(config, KubeflowConfig(output=str(tmp_path / "p.yaml")))
-    assert not (tmp_path / "p.yaml").exists()
+def test_each_trainers_model_reaches_model_comparison_on_an_input_of_its_own(compiled):
+    """KubeflowV2DagRunner compiles no union of channels, so every Trainer's model has its own input key."""
+    _, output = compiled
+    artifacts = spec_of(output)["root"]["dag"]["tasks"]["model_comparison"]["inputs"]["artifacts"]
+    producers = {key: body["taskOutputArtifact"]["producerTask"] for key, body in artifacts.items() if key.startswith("model_")}
+    assert producers == {"model_0": "trainer_small_gru", "model_1": "trainer_small_lstm"}
 
 
 def test_a_relative_data_root_is_refused_naming_it(tmp_path):

@@ -1,15 +1,16 @@
 """ModelComparison: the Trainers' models in; the comparison and the best variant's model out.
 
-    trainer_small_gru ─┐
-    trainer_small_lstm ┼─ models (one channel, the union of the Trainers' outputs) ─> ModelComparison
-    trainer_...       ─┘                                                   ├─> comparison (ModelComparison artifact)
-    VideoExampleGen ── examples (the eval split) ─────────────────────────┘└─> model: the best variant = the candidate
+    trainer_small_gru ─ model_0 ─┐
+    trainer_small_lstm ─ model_1 ┼─> ModelComparison ─┬─> comparison (ModelComparison artifact)
+    trainer_...        ─ model_2 ┘        ^           └─> model: the best variant = the candidate
+    VideoExampleGen ── examples (the eval split)
 
-TFX fixes a component's input keys in its spec, so the variable number of
-Trainers arrives as one `models` channel: the union of their `model`
-outputs (tfx.types.channel.union). Each Model artifact says which variant it
-is (harflow_training.json, written by trainer.task), so nothing depends on
-the order of the union.
+TFX fixes a component's input keys in its spec, so the spec has MAX_VARIANTS
+optional keys, `model_0` ... `model_<MAX_VARIANTS - 1>`, and each Trainer's
+model takes one. (A union of the Trainers' channels would need no fixed
+maximum, but TFX's KubeflowV2DagRunner cannot compile a union.) Each Model
+artifact says which variant it is (harflow_training.json, written by
+trainer.task), so nothing depends on which key a model arrives on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from tfx.types import artifact, channel, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
 from components.model_comparison import executor
+
+
+MAX_VARIANTS = 16  # how many Trainers' models one ModelComparison takes
+
+
+def model_key(index: int) -> str:
+    return f"model_{index}"
 
 
 class ModelComparisonArtifact(artifact.Artifact):
@@ -34,7 +42,7 @@ class ModelComparisonSpec(ComponentSpec):
     }
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
-        "models": ChannelParameter(type=standard_artifacts.Model),
+        **{model_key(index): ChannelParameter(type=standard_artifacts.Model, optional=True) for index in range(MAX_VARIANTS)},
     }
     OUTPUTS = {
         "comparison": ChannelParameter(type=ModelComparisonArtifact),
@@ -47,12 +55,13 @@ class ModelComparison(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, examples, models: list, harflow_config_json: str):
-        models_channel = models[0] if len(models) == 1 else channel.union(models)
+        if not 1 <= len(models) <= MAX_VARIANTS:
+            raise ValueError(f"{len(models)} variants: one run compares 1 to {MAX_VARIANTS} (--variants); split the list over several runs")
         super().__init__(
             spec=ModelComparisonSpec(
                 harflow_config=harflow_config_json,
                 examples=examples,
-                models=models_channel,
+                **{model_key(index): model for index, model in enumerate(models)},
                 comparison=channel.Channel(type=ModelComparisonArtifact),
                 model=channel.Channel(type=standard_artifacts.Model),
             )

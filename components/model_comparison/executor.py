@@ -74,7 +74,8 @@ class Executor(base_executor.BaseExecutor):
         eval_files = [os.path.join(artifact_utils.get_split_uri([examples], "eval"), "*")]
         class_names = class_names_for([os.path.join(examples.uri, "Split-train", "x")])
         rows = []
-        for model in sorted(input_dict["models"], key=lambda m: m.uri):
+        models = [model for key, models in input_dict.items() if key.startswith("model_") for model in models]
+        for model in sorted(models, key=lambda m: m.uri):
             rows.append(variant_row(model.uri, eval_files, class_names, config))
             print(f"ModelComparison: {rows[-1]['variant']}: test accuracy {rows[-1]['accuracy']:.4f}", flush=True)
         order = [train.variant for train in config.train.variant_configs()]
