@@ -103,27 +103,33 @@ def run_fn(fn_args) -> None:
     keras.mixed_precision.set_global_policy(precision_policy(train.mixed_precision, gpus))
     print(f"variant {train.variant}: {gpus} GPU(s), dtype policy {keras.mixed_precision.global_policy().name}", flush=True)
 
-    def dataset(files: list[str], shuffle: bool) -> tf.data.Dataset:
-        return clip_dataset(files, ingest.num_frames, ingest.image_size, train.batch_size, shuffle, train.seed)
+    def dataset(files: list[str], shuffle: bool, balance_counts: list[int] | None = None) -> tf.data.Dataset:
+        return clip_dataset(files, ingest.num_frames, ingest.image_size, train.batch_size, shuffle, train.seed, balance_counts)
 
     with distribution_strategy(gpus).scope():
         encoder, head = build_parts(len(class_names), ingest, train)
         model = compile_model(assemble(encoder, head, f"{train.backbone}_{train.head}"), train)
     model.summary(print_fn=lambda line, **_: print(line))
-    class_weight = None
-    if train.class_weights:
-        class_weight = balanced_class_weights(label_counts(fn_args.train_files, len(class_names)))
-        print(f"class weights: {class_weight}", flush=True)
+    class_weight, sample_counts = None, None
+    if train.balance != "none":
+        counts = label_counts(fn_args.train_files, len(class_names))
+        print(f"train clips per class: {counts}; balancing by {train.balance}", flush=True)
+        if train.balance == "weights":
+            class_weight = balanced_class_weights(counts)
+        else:
+            sample_counts = counts  # every class drawn equally often (trainer.data.balanced)
     cached = use_trunk_cache(train) and bool(encoder.non_trainable_weights)  # a frozen part to cache
     started = time.monotonic()
     with warnings.catch_warnings():
         # A TFRecord dataset's length is unknown until the first epoch ends; Keras says so once.
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         if cached:
-            train_data, val_data = cache_datasets(encoder, dataset(fn_args.train_files, False), dataset(fn_args.eval_files, False), train)
+            train_data, val_data = cache_datasets(
+                encoder, dataset(fn_args.train_files, False), dataset(fn_args.eval_files, False), train, sample_counts
+            )
             fitted = compile_model(head, train)
         else:
-            train_data = augmented(dataset(fn_args.train_files, shuffle=True), train.augment, train.seed)
+            train_data = augmented(dataset(fn_args.train_files, True, sample_counts), train.augment, train.seed)
             val_data = dataset(fn_args.eval_files, shuffle=False)
             fitted = model
         history = fit(fitted, train_data, val_data, train, fn_args.model_run_dir, resume_dir(config, fn_args.train_files), class_weight)
