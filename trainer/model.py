@@ -90,9 +90,13 @@ def build_clip_encoder(ingest: IngestConfig, train: TrainConfig) -> tuple[keras.
 
 
 def build_clip_head(
-    feature_shape: tuple, num_classes: int, train: TrainConfig, backbone_tail: keras.Model | None = None
+    feature_shape: tuple, num_classes: int, train: TrainConfig, backbone_tail: keras.Model | None = None, unroll: bool = False
 ) -> keras.Model:
-    """per-frame features [B, T, ...] -> class probabilities [B, C]; first the backbone's fine-tuned tail, if any."""
+    """per-frame features [B, T, ...] -> class probabilities [B, C]; first the backbone's fine-tuned tail, if any.
+
+    unroll: the GRU/LSTM as T copies of its cell instead of a loop (the same
+    weights and outputs; what the TFLite export converts to builtin ops).
+    """
     features = keras.Input(feature_shape, name="frame_features")
     x = features
     if backbone_tail is not None:
@@ -101,7 +105,7 @@ def build_clip_head(
         x = layers.GlobalAveragePooling1D(name="average")(x)  # [B, F]: order-blind
         x = layers.Dense(train.rnn_units, activation="relu", name="average_dense")(x)  # as wide as the RNN
     else:
-        recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[train.head](train.rnn_units, name=train.head)
+        recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[train.head](train.rnn_units, unroll=unroll, name=train.head)
         if train.bidirectional:
             recurrent = layers.Bidirectional(recurrent, name=f"bidirectional_{train.head}")
         x = recurrent(x)  # [B, U] (2U bidirectional)
@@ -130,15 +134,15 @@ def assemble(encoder: keras.Model, head: keras.Model, name: str) -> keras.Model:
     return keras.Model(frames, head(encoder(frames)), name=name)
 
 
-def build_parts(num_classes: int, ingest: IngestConfig, train: TrainConfig) -> tuple[keras.Model, keras.Model]:
+def build_parts(num_classes: int, ingest: IngestConfig, train: TrainConfig, unroll: bool = False) -> tuple[keras.Model, keras.Model]:
     """(clip encoder, clip head) of the classifier for `train`."""
     encoder, tail = build_clip_encoder(ingest, train)
-    head = build_clip_head(encoder.output_shape[1:], num_classes, train, tail)
+    head = build_clip_head(encoder.output_shape[1:], num_classes, train, tail, unroll)
     return encoder, head
 
 
-def build_model(num_classes: int, ingest: IngestConfig, train: TrainConfig) -> keras.Model:
+def build_model(num_classes: int, ingest: IngestConfig, train: TrainConfig, unroll: bool = False) -> keras.Model:
     """The compiled classifier: frames [B, T, H, W, 3] uint8 -> probabilities [B, C]."""
-    encoder, head = build_parts(num_classes, ingest, train)
+    encoder, head = build_parts(num_classes, ingest, train, unroll)
     name = f"{train.backbone}_{train.head}"
     return compile_model(assemble(encoder, head, name), train)

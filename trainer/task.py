@@ -6,6 +6,7 @@ come from the Examples artifact (class_names.txt beside its Split-* folders).
 
 What a run leaves:
   <model>/Format-Serving/          the SavedModel (trainer/export.py)
+  <model>/Format-TFLite/           model.tflite and harflow.json, with --tflite (trainer/tflite.py)
   <model>/harflow_training.json    variant, config, history, best epoch, time, parameters
                                    (what the model comparison reads)
   <model_run>/best.keras, logs/    the best checkpoint and TensorBoard logs
@@ -32,6 +33,7 @@ from trainer.augment import augmented
 from trainer.data import clip_dataset, label_counts
 from trainer.export import export_saved_model
 from trainer.model import assemble, build_parts, compile_model
+from trainer.tflite import export_tflite
 from trainer.trunk_cache import cache_datasets, use_trunk_cache
 
 TRAINING_SUMMARY_FILE = "harflow_training.json"  # in the Model artifact, beside Format-Serving/
@@ -144,6 +146,8 @@ def run_fn(fn_args) -> None:
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as handle:
         handle.write(json.dumps(history.history))
     export_saved_model(model, fn_args.serving_model_dir, class_names, ingest)
+    if train.tflite:  # <model>/Format-TFLite/, beside Format-Serving/
+        export_tflite(model, os.path.dirname(fn_args.serving_model_dir.rstrip("/")), class_names, ingest, train)
 
 
 def training_summary(train: TrainConfig, history, seconds: float, model: keras.Model, cached: bool) -> dict:
