@@ -458,6 +458,8 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         learning_rate=args.learning_rate,
         augment=tuple(a.strip() for a in (args.augment or "").split(",") if a.strip()),
         class_weights=args.class_weights,
+        balance=args.balance,
+        tflite=args.tflite,
         mixed_precision=args.mixed_precision,
         seed=args.seed,
         variants=variants,
@@ -633,7 +635,9 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch-size", type=int, default=train.batch_size, help="(default: %(default)s)")
     group.add_argument("--learning-rate", type=float, default=train.learning_rate, help="Adam's (default: %(default)s)")
     group.add_argument("--augment", metavar="A,...", help="clip-consistent augmentation, any of flip,crop,rotate,zoom (never flip on the synthetic dataset: it swaps left and right)")
-    group.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
+    group.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency (the same as --balance weights)")
+    group.add_argument("--balance", choices=["none", "weights", "sample"], default=train.balance, help="imbalanced data: weights weighs the loss by inverse class frequency; sample draws every class equally often, so each batch is even (default: %(default)s)")
+    group.add_argument("--tflite", action="store_true", help="also write model.tflite (uint8 frames in, probabilities out) and its class names beside the SavedModel")
     group.add_argument("--mixed-precision", choices=["auto", "on", "off"], default=train.mixed_precision, help="mixed_float16; auto: on when a GPU is visible (default: %(default)s)")
 
 

@@ -100,11 +100,15 @@ class TrainConfig:
     learning_rate: float = 2e-3
     early_stopping_patience: int = 8  # epochs without a better val_loss before stopping
     augment: tuple[str, ...] = ()  # clip-consistent: any of flip, crop, rotate, zoom (flip swaps left/right!)
-    class_weights: bool = False  # weight the loss by inverse class frequency (imbalanced data)
+    class_weights: bool = False  # weight the loss by inverse class frequency (imbalanced data); = balance "weights"
+    # imbalanced data: none; weights (the loss weighted by inverse class frequency); sample (every class
+    # drawn equally often: tf.data rejection resampling, trainer/data.py)
+    balance: str = "none"
     mixed_precision: str = "auto"  # auto: mixed_float16 when a GPU is visible; on; off
     seed: int = 0
     # several variants in one run: "BACKBONE+HEAD" each; empty: the one variant backbone+head
     variants: tuple[str, ...] = ()
+    tflite: bool = False  # also write model.tflite (+ class names json) beside the SavedModel (trainer/tflite.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", tuple(self.augment))
@@ -125,9 +129,14 @@ class TrainConfig:
             ("weights", self.weights, ("imagenet", "none")),
             ("cache_trunk", self.cache_trunk, ("auto", "on", "off")),
             ("mixed_precision", self.mixed_precision, ("auto", "on", "off")),
+            ("balance", self.balance, ("none", "weights", "sample")),
         ):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        if self.class_weights:  # the older switch: the same as balance="weights"
+            if self.balance == "sample":
+                raise ValueError("class_weights and balance=sample both balance the classes; choose one (--balance)")
+            object.__setattr__(self, "balance", "weights")
 
     @property
     def variant(self) -> str:

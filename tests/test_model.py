@@ -72,3 +72,14 @@ def test_exported_model_serves_frames_and_examples_like_keras(tmp_path):
 
     info = json.loads((tmp_path / "assets.extra" / "harflow.json").read_text())
     assert info["class_names"] == names and info["num_frames"] == 4 and info["image_size"] == 32
+
+
+def test_large_frames_are_folded_a_few_time_steps_per_call_with_the_same_result():
+    cnn = small_cnn(32)
+    frames = keras.ops.cast(random_clips(2), "float32") / 255.0  # [2, 4, 32, 32, 3]
+    chunked = FoldedTimeDistributed(cnn, pixels_per_call=2 * 32 * 32)  # two frames per call
+    assert chunked.steps_per_call(frames.shape) == 2
+    assert FoldedTimeDistributed(cnn).steps_per_call(frames.shape) == 4  # small frames: all in one call
+    at_once = FoldedTimeDistributed(cnn, pixels_per_call=0)(frames)
+    np.testing.assert_allclose(np.asarray(chunked(frames)), np.asarray(at_once), rtol=1e-5, atol=1e-5)
+    assert FoldedTimeDistributed.from_config(chunked.get_config()).pixels_per_call == 2 * 32 * 32

@@ -155,3 +155,19 @@ def test_label_counts_count_the_clips_of_each_class(tmp_path):
 
     write_records(tmp_path / "clips.gz", [2, 0, 2, 2])
     assert label_counts([str(tmp_path / "*.gz")], 4) == [1, 0, 3, 0]
+
+
+def test_cached_features_are_shuffled_into_the_same_order_as_the_frames(tmp_path):
+    """The trunk cache and end-to-end training see the train clips in the same order, epoch after epoch."""
+    from trainer.data import clip_dataset
+    from trainer.trunk_cache import cached_dataset
+
+    labels = list(range(20))  # each clip's label names it
+    write_records(tmp_path / "clips.gz", labels)
+    frames = clip_dataset([str(tmp_path / "*.gz")], 2, 8, batch_size=4, shuffle=True, seed=5)
+    features = np.array(labels, dtype=np.float32)[:, np.newaxis]  # encoded in file order, as cache_datasets does
+    cached = cached_dataset(features, np.array(labels), 4, shuffle=True, seed=5)
+    for _ in range(3):  # epochs: reshuffled each time, the same way in both
+        order_frames = [int(label) for _, batch in frames for label in batch.numpy()]
+        order_cached = [int(label) for _, batch in cached for label in batch.numpy()]
+        assert order_frames == order_cached and order_frames != labels

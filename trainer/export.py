@@ -52,14 +52,19 @@ def export_saved_model(model: keras.Model, export_dir: str, class_names: list[st
     return export_dir
 
 
-def write_model_info(export_dir: str, class_names: list[str], ingest: IngestConfig) -> None:
-    info = {
+def model_info(class_names: list[str], ingest: IngestConfig) -> dict:
+    """What a client needs to feed the model: class names, frame count and size."""
+    return {
         "class_names": list(class_names),
         "num_frames": ingest.num_frames,
         "image_size": ingest.image_size,
         "input": "frames: uint8 RGB [batch, num_frames, image_size, image_size, 3], "
         "frames spread uniformly over the clip (harflow.video.read_clip)",
     }
+
+
+def write_model_info(export_dir: str, class_names: list[str], ingest: IngestConfig) -> None:
+    info = model_info(class_names, ingest)
     extra = os.path.join(export_dir, "assets.extra")
     tf.io.gfile.makedirs(extra)
     with tf.io.gfile.GFile(os.path.join(extra, MODEL_INFO_FILE), "w") as handle:

@@ -32,9 +32,27 @@ HEADS = HEAD_NAMES
 SEED_DENSE_STACK = (1024, 512, 128, 64)  # the seed project's classifier, each followed by dropout 0.5
 
 
+PIXELS_PER_CALL = 2 * 224 * 224  # FoldedTimeDistributed: at most this many pixels per clip in one CNN call
+
+
 @keras.saving.register_keras_serializable(package="harflow")
 class FoldedTimeDistributed(layers.Wrapper):
-    """Apply `layer` to every time step by folding time into the batch."""
+    """Apply `layer` to every time step by folding time into the batch.
+
+    Large frames are folded a few time steps at a time: each CNN call gets at
+    most `pixels_per_call` pixels per clip (two 224x224 frames; all 8 or 16
+    frames of 64x64). One call on all 16 frames of 224x224 made MobileNetV2
+    about twice as slow per clip on a 2-core CPU as calls of one or two frames
+    (its activations no longer stay in the CPU's caches; benchmarks/inference.py).
+    0: fold all time steps at once.
+    """
+
+    def __init__(self, layer, pixels_per_call: int = PIXELS_PER_CALL, **kwargs):
+        super().__init__(layer, **kwargs)
+        self.pixels_per_call = pixels_per_call
+
+    def get_config(self):
+        return {**super().get_config(), "pixels_per_call": self.pixels_per_call}
 
     def build(self, input_shape):
         self.layer.build((None, *input_shape[2:]))
@@ -44,11 +62,26 @@ class FoldedTimeDistributed(layers.Wrapper):
         inner = self.layer.compute_output_shape((None, *input_shape[2:]))
         return (input_shape[0], input_shape[1], *inner[1:])
 
+    def steps_per_call(self, shape) -> int:
+        """How many time steps one CNN call folds: all, unless frames [H, W, C] are large."""
+        steps = shape[1]
+        if not self.pixels_per_call or steps is None or len(shape) != 5 or None in shape[2:4]:
+            return steps
+        return min(steps, max(1, self.pixels_per_call // (shape[2] * shape[3])))
+
     def call(self, inputs, training=None):
+        steps, per_call = inputs.shape[1], self.steps_per_call(inputs.shape)
+        if per_call is None or per_call >= steps:
+            return self.fold(inputs, training)
+        chunks = [self.fold(inputs[:, t : t + per_call], training) for t in range(0, steps, per_call)]
+        return ops.concatenate(chunks, axis=1)  # [B, T, F]
+
+    def fold(self, inputs, training=None):
+        """[B, t, H, W, C] -> one call on [B*t, H, W, C] -> [B, t, F]."""
         batch, steps = ops.shape(inputs)[0], ops.shape(inputs)[1]
-        frames = ops.reshape(inputs, (-1, *inputs.shape[2:]))  # [B*T, H, W, C]
-        encoded = self.layer(frames, training=training)  # [B*T, F]
-        return ops.reshape(encoded, (batch, steps, *encoded.shape[1:]))  # [B, T, F]
+        frames = ops.reshape(inputs, (-1, *inputs.shape[2:]))  # [B*t, H, W, C]
+        encoded = self.layer(frames, training=training)  # [B*t, F]
+        return ops.reshape(encoded, (batch, steps, *encoded.shape[1:]))  # [B, t, F]
 
 
 @keras.saving.register_keras_serializable(package="harflow")
@@ -90,9 +123,13 @@ def build_clip_encoder(ingest: IngestConfig, train: TrainConfig) -> tuple[keras.
 
 
 def build_clip_head(
-    feature_shape: tuple, num_classes: int, train: TrainConfig, backbone_tail: keras.Model | None = None
+    feature_shape: tuple, num_classes: int, train: TrainConfig, backbone_tail: keras.Model | None = None, unroll: bool = False
 ) -> keras.Model:
-    """per-frame features [B, T, ...] -> class probabilities [B, C]; first the backbone's fine-tuned tail, if any."""
+    """per-frame features [B, T, ...] -> class probabilities [B, C]; first the backbone's fine-tuned tail, if any.
+
+    unroll: the GRU/LSTM as T copies of its cell instead of a loop (the same
+    weights and outputs; what the TFLite export converts to builtin ops).
+    """
     features = keras.Input(feature_shape, name="frame_features")
     x = features
     if backbone_tail is not None:
@@ -101,7 +138,7 @@ def build_clip_head(
         x = layers.GlobalAveragePooling1D(name="average")(x)  # [B, F]: order-blind
         x = layers.Dense(train.rnn_units, activation="relu", name="average_dense")(x)  # as wide as the RNN
     else:
-        recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[train.head](train.rnn_units, name=train.head)
+        recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[train.head](train.rnn_units, unroll=unroll, name=train.head)
         if train.bidirectional:
             recurrent = layers.Bidirectional(recurrent, name=f"bidirectional_{train.head}")
         x = recurrent(x)  # [B, U] (2U bidirectional)
@@ -130,15 +167,15 @@ def assemble(encoder: keras.Model, head: keras.Model, name: str) -> keras.Model:
     return keras.Model(frames, head(encoder(frames)), name=name)
 
 
-def build_parts(num_classes: int, ingest: IngestConfig, train: TrainConfig) -> tuple[keras.Model, keras.Model]:
+def build_parts(num_classes: int, ingest: IngestConfig, train: TrainConfig, unroll: bool = False) -> tuple[keras.Model, keras.Model]:
     """(clip encoder, clip head) of the classifier for `train`."""
     encoder, tail = build_clip_encoder(ingest, train)
-    head = build_clip_head(encoder.output_shape[1:], num_classes, train, tail)
+    head = build_clip_head(encoder.output_shape[1:], num_classes, train, tail, unroll)
     return encoder, head
 
 
-def build_model(num_classes: int, ingest: IngestConfig, train: TrainConfig) -> keras.Model:
+def build_model(num_classes: int, ingest: IngestConfig, train: TrainConfig, unroll: bool = False) -> keras.Model:
     """The compiled classifier: frames [B, T, H, W, 3] uint8 -> probabilities [B, C]."""
-    encoder, head = build_parts(num_classes, ingest, train)
+    encoder, head = build_parts(num_classes, ingest, train, unroll)
     name = f"{train.backbone}_{train.head}"
     return compile_model(assemble(encoder, head, name), train)

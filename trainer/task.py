@@ -6,6 +6,7 @@ come from the Examples artifact (class_names.txt beside its Split-* folders).
 
 What a run leaves:
   <model>/Format-Serving/          the SavedModel (trainer/export.py)
+  <model>/Format-TFLite/           model.tflite and harflow.json, with --tflite (trainer/tflite.py)
   <model>/harflow_training.json    variant, config, history, best epoch, time, parameters
                                    (what the model comparison reads)
   <model_run>/best.keras, logs/    the best checkpoint and TensorBoard logs
@@ -32,6 +33,7 @@ from trainer.augment import augmented
 from trainer.data import clip_dataset, label_counts
 from trainer.export import export_saved_model
 from trainer.model import assemble, build_parts, compile_model
+from trainer.tflite import export_tflite
 from trainer.trunk_cache import cache_datasets, use_trunk_cache
 
 TRAINING_SUMMARY_FILE = "harflow_training.json"  # in the Model artifact, beside Format-Serving/
@@ -103,27 +105,33 @@ def run_fn(fn_args) -> None:
     keras.mixed_precision.set_global_policy(precision_policy(train.mixed_precision, gpus))
     print(f"variant {train.variant}: {gpus} GPU(s), dtype policy {keras.mixed_precision.global_policy().name}", flush=True)
 
-    def dataset(files: list[str], shuffle: bool) -> tf.data.Dataset:
-        return clip_dataset(files, ingest.num_frames, ingest.image_size, train.batch_size, shuffle, train.seed)
+    def dataset(files: list[str], shuffle: bool, balance_counts: list[int] | None = None) -> tf.data.Dataset:
+        return clip_dataset(files, ingest.num_frames, ingest.image_size, train.batch_size, shuffle, train.seed, balance_counts)
 
     with distribution_strategy(gpus).scope():
         encoder, head = build_parts(len(class_names), ingest, train)
         model = compile_model(assemble(encoder, head, f"{train.backbone}_{train.head}"), train)
     model.summary(print_fn=lambda line, **_: print(line))
-    class_weight = None
-    if train.class_weights:
-        class_weight = balanced_class_weights(label_counts(fn_args.train_files, len(class_names)))
-        print(f"class weights: {class_weight}", flush=True)
+    class_weight, sample_counts = None, None
+    if train.balance != "none":
+        counts = label_counts(fn_args.train_files, len(class_names))
+        print(f"train clips per class: {counts}; balancing by {train.balance}", flush=True)
+        if train.balance == "weights":
+            class_weight = balanced_class_weights(counts)
+        else:
+            sample_counts = counts  # every class drawn equally often (trainer.data.balanced)
     cached = use_trunk_cache(train) and bool(encoder.non_trainable_weights)  # a frozen part to cache
     started = time.monotonic()
     with warnings.catch_warnings():
         # A TFRecord dataset's length is unknown until the first epoch ends; Keras says so once.
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         if cached:
-            train_data, val_data = cache_datasets(encoder, dataset(fn_args.train_files, False), dataset(fn_args.eval_files, False), train)
+            train_data, val_data = cache_datasets(
+                encoder, dataset(fn_args.train_files, False), dataset(fn_args.eval_files, False), train, sample_counts
+            )
             fitted = compile_model(head, train)
         else:
-            train_data = augmented(dataset(fn_args.train_files, shuffle=True), train.augment, train.seed)
+            train_data = augmented(dataset(fn_args.train_files, True, sample_counts), train.augment, train.seed)
             val_data = dataset(fn_args.eval_files, shuffle=False)
             fitted = model
         history = fit(fitted, train_data, val_data, train, fn_args.model_run_dir, resume_dir(config, fn_args.train_files), class_weight)
@@ -138,6 +146,8 @@ def run_fn(fn_args) -> None:
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as handle:
         handle.write(json.dumps(history.history))
     export_saved_model(model, fn_args.serving_model_dir, class_names, ingest)
+    if train.tflite:  # <model>/Format-TFLite/, beside Format-Serving/
+        export_tflite(model, os.path.dirname(fn_args.serving_model_dir.rstrip("/")), class_names, ingest, train)
 
 
 def training_summary(train: TrainConfig, history, seconds: float, model: keras.Model, cached: bool) -> dict:

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from harflow.config import TrainConfig
 from trainer.backbones import is_imagenet
+from trainer.data import SHUFFLE_BUFFER, balanced
 
 
 def use_trunk_cache(train: TrainConfig) -> bool:
@@ -54,20 +55,38 @@ def encode_clips(encoder: keras.Model, dataset: tf.data.Dataset) -> tuple[np.nda
     return np.concatenate(features), np.concatenate(labels)
 
 
-def cached_dataset(features: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool, seed: int) -> tf.data.Dataset:
+def cached_dataset(
+    features: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool, seed: int, balance_counts: list[int] | None = None
+) -> tf.data.Dataset:
+    """Batches of (features, label) in the order trainer.data.clip_dataset gives the same clips.
+
+    The features were encoded from the split in file order, and are shuffled
+    with the same buffer and seed as the frames would be, so cached and
+    end-to-end training see the clips in the same order (tested).
+    """
     dataset = tf.data.Dataset.from_tensor_slices((features, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    if balance_counts is not None:
+        dataset = balanced(dataset, balance_counts, seed)
+    elif shuffle:
+        dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def cache_datasets(
-    encoder: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset, train: TrainConfig
+    encoder: keras.Model,
+    train_data: tf.data.Dataset,
+    val_data: tf.data.Dataset,
+    train: TrainConfig,
+    balance_counts: list[int] | None = None,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """The train and val splits as datasets of (cached features, label)."""
+    """The train and val splits (unshuffled, in file order) as datasets of (cached features, label).
+
+    The train features are shuffled as clip_dataset shuffles frames (or drawn
+    class-evenly with `balance_counts`); val stays in order.
+    """
     train_features, train_labels = encode_clips(encoder, train_data)
     val_features, val_labels = encode_clips(encoder, val_data)
     return (
-        cached_dataset(train_features, train_labels, train.batch_size, shuffle=True, seed=train.seed),
+        cached_dataset(train_features, train_labels, train.batch_size, shuffle=True, seed=train.seed, balance_counts=balance_counts),
         cached_dataset(val_features, val_labels, train.batch_size, shuffle=False, seed=train.seed),
     )
