@@ -96,3 +96,25 @@ def test_one_clip_per_video_writes_the_examples_as_before(tmp_path):
 def test_eval_clips_per_video_must_be_positive():
     with pytest.raises(ValueError, match="eval_clips_per_video"):
         IngestConfig(eval_clips_per_video=0)
+
+
+def test_the_comparison_reads_each_eval_clips_video_in_the_order_the_clips_are_scored(tmp_path):
+    from components.model_comparison.executor import clip_videos
+    from trainer.data import clip_dataset
+
+    ingest(tmp_path, tmp_path / "out", eval_clips_per_video=3)
+    files = [str(tmp_path / "out" / "Split-eval" / "*")]
+    videos = clip_videos(files)
+    clips = [frames.numpy() for batch, _ in clip_dataset(files, 2, 16, batch_size=4) for frames in batch]
+
+    assert sorted(videos) == ["walk/v_walk_g01_c01.avi"] * 3 + ["walk/v_walk_g02_c01.avi"] * 3
+    for video in set(videos):  # a video's three clips are its three segments, in any order
+        frames = [round(float(clip.mean()) / LEVEL) for clip, v in zip(clips, videos) if v == video]
+        assert sorted(frames) == [2, 6, 10]  # mean of frames [1, 3], [5, 7], [9, 11]
+
+
+def test_without_several_clips_each_eval_clip_is_its_own_video(tmp_path):
+    from components.model_comparison.executor import clip_videos
+
+    ingest(tmp_path, tmp_path / "out")
+    assert sorted(clip_videos([str(tmp_path / "out" / "Split-eval" / "*")])) == ["walk/v_walk_g01_c01.avi", "walk/v_walk_g02_c01.avi"]
