@@ -118,3 +118,11 @@ def test_without_several_clips_each_eval_clip_is_its_own_video(tmp_path):
 
     ingest(tmp_path, tmp_path / "out")
     assert sorted(clip_videos([str(tmp_path / "out" / "Split-eval" / "*")])) == ["walk/v_walk_g01_c01.avi", "walk/v_walk_g02_c01.avi"]
+
+
+def test_the_command_line_passes_eval_clips_to_the_ingest_config():
+    from harflow import cli
+
+    args = cli.build_parser().parse_args(["run", "--data", "DIR", "--eval-clips", "3"])
+    assert cli._ingest_config(args, "DIR").eval_clips_per_video == 3
+    assert cli._ingest_config(cli.build_parser().parse_args(["run", "--data", "DIR"]), "DIR").eval_clips_per_video == 1
