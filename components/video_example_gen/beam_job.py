@@ -54,7 +54,10 @@ def segment_examples(clip: ClipRecord, config: IngestConfig) -> list[tuple[bytes
     clips = read_segment_clips(
         clip.path, config.num_frames, config.image_size, config.eval_clips_per_video, color=config.color
     )
-    extra = lambda index: {features.VIDEO_ID: [clip.clip_id.encode()], features.CLIP_INDEX: [index]}  # noqa: E731
+
+    def extra(index: int) -> dict:
+        return {features.VIDEO_ID: [clip.clip_id.encode()], features.CLIP_INDEX: [index]}
+
     return [
         (_example(clip, decoded, config, extra(index)), {**_facts(clip, decoded), "clip_index": index})
         for index, decoded in enumerate(clips)
