@@ -436,6 +436,7 @@ def _ingest_config(args: argparse.Namespace, dataset_root: str) -> IngestConfig:
         split_seed=getattr(args, "split_seed", 0),
         require_all_classes=not args.allow_missing_classes,
         tfdv_statistics=args.tfdv_statistics,
+        eval_clips_per_video=args.eval_clips,
     )
 
 
@@ -600,6 +601,14 @@ def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--color", choices=["rgb", "gray"], default=ingest.color, help="rgb, or gray in all 3 channels (default: %(default)s)")
     group.add_argument("--allow-missing-classes", action="store_true", help="do not fail when a split has no clips of some class")
     group.add_argument("--tfdv-statistics", action="store_true", help="also run TFX StatisticsGen, SchemaGen and ExampleValidator on every feature but the frames")
+    group.add_argument(
+        "--eval-clips",
+        type=int,
+        default=ingest.eval_clips_per_video,
+        metavar="N",
+        help="clips per test video, one from each of N equal segments: the comparison then reports video-level "
+        "accuracy (the clips' scores averaged) beside single-clip accuracy (default: %(default)s)",
+    )
 
 
 def _add_folder_options(parser: argparse.ArgumentParser) -> None:
@@ -733,7 +742,7 @@ def _add_synth_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("synthetic dataset")
     group.add_argument("--train-clips", type=int, default=64, help="train clips per class (default: %(default)s)")
     group.add_argument("--test-clips", type=int, default=16, help="test clips per class (default: %(default)s)")
-    group.add_argument("--synth-frames", type=int, default=32, help="frames per generated clip (default: %(default)s)")
+    group.add_argument("--synth-frames", type=int, default=33, help="frames per generated clip; odd, so that a clip and its time reversal are sampled at mirrored frames (harflow/synth.py) (default: %(default)s)")
     group.add_argument("--synth-size", type=int, default=96, help="generated frame size in pixels (default: %(default)s)")
 
 

@@ -37,8 +37,14 @@ class IngestConfig:
     # also run TFX StatisticsGen, SchemaGen and ExampleValidator (TFDV) on the small features
     # (everything but the JPEG frames); off by default: statistics.md already gives the counts
     tfdv_statistics: bool = False
+    # the evaluation protocol: clips written per eval-split (test) video, each sampling num_frames frames
+    # from its own of this many equal segments of the video; > 1 adds video_id and clip_index features so
+    # that ModelComparison reports video-level accuracy (clip scores averaged) beside single-clip accuracy
+    eval_clips_per_video: int = 1
 
     def __post_init__(self) -> None:
+        if self.eval_clips_per_video < 1:
+            raise ValueError(f"eval_clips_per_video must be >= 1, not {self.eval_clips_per_video}")
         if self.split not in (1, 2, 3):
             raise ValueError(f"split must be 1, 2 or 3, not {self.split}")
         if self.num_frames < 1 or self.image_size < 8:

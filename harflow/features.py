@@ -15,6 +15,9 @@ WIDTH = "width"  # int64
 SOURCE_FRAMES = "source_frames"  # int64: frames the source video really had (or decoded)
 PADDED = "padded"  # int64 0/1: the clip had fewer than T frames, so frames were repeated
 PARTIAL = "partial"  # int64 0/1: decoding stopped early (truncated file); the frames obtained were kept
+# only with several clips per test video (IngestConfig.eval_clips_per_video > 1), on the eval split:
+VIDEO_ID = "video_id"  # bytes: the video the clip was cut from (its path relative to the dataset root)
+CLIP_INDEX = "clip_index"  # int64: which of the video's equal segments the clip samples, 0-based
 
 # every feature but the JPEG frames: what TFDV summarises (pipeline.tfdv_components)
 SMALL_FEATURES = (LABEL, LABEL_NAME, CLIP_ID, GROUP, NUM_FRAMES, HEIGHT, WIDTH, SOURCE_FRAMES, PADDED, PARTIAL)

@@ -16,6 +16,19 @@ The files follow UCF101's layout exactly, so the UCF101 reader ingests them:
     OUT/harflow-synth.json                                         (the config: marks the folder as ours)
 
 Test clips use groups g01..g07 and train clips g08..g25, as in UCF101 split 1.
+
+Why clips have an odd number of frames (33): an order-blind model (the
+`average` head) sees the SET of frames ingestion samples. A MoveLeft clip is
+a MoveRight clip reversed, frame i <-> frame n-1-i, so the twins show the
+same set only when the sampled indices are closed under that mirror.
+Ingestion samples the frame under each segment's centre
+(harflow.video.sample_indices); with 32 frames and 8 samples the centres fall
+on frame boundaries (2, 6, ... 30, whose mirror is 1, 5, ... 29), so a
+MoveRight clip showed its start and a MoveLeft clip its end, and each shape
+position set was shifted by one source frame against its twin's: something
+besides the order that told the twins apart. With an odd frame count no
+centre falls on a boundary, for any number of samples or segments
+(`reversal_symmetric`); tests/test_synth.py states it.
 """
 
 from __future__ import annotations
@@ -32,7 +45,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from harflow.video import write_video
+from harflow.video import segment_indices, write_video
 
 CLASSES: tuple[str, ...] = (
     "MoveLeft",
@@ -64,7 +77,7 @@ CONTRAST = 70.0  # least luminance difference between shape and background
 class SynthConfig:
     clips_per_class_train: int = 24
     clips_per_class_test: int = 8
-    frames: int = 32
+    frames: int = 33  # odd: ingestion then samples a clip and its time reversal at mirrored frames (see above)
     size: int = 96  # square frames, pixels
     fps: float = 25.0
     seed: int = 0
@@ -78,6 +91,16 @@ class SynthConfig:
             raise ValueError(f"frames must be at least 32 pixels, got {self.size}")
         if self.fps <= 0:
             raise ValueError(f"fps must be positive, got {self.fps}")
+
+
+def reversal_symmetric(frames: int, num_frames: int, clips: int = 1) -> bool:
+    """Whether ingestion's sampled indices of a `frames`-frame video are closed under i -> frames-1-i.
+
+    When they are, a clip and its time reversal yield the same set of frames.
+    True for every odd `frames`; e.g. False for 32 frames and 8 samples.
+    """
+    sampled = sorted(i for segment in segment_indices(frames, num_frames, clips) for i in segment)
+    return sampled == sorted(frames - 1 - i for i in sampled)
 
 
 @dataclass(frozen=True)

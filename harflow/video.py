@@ -60,6 +60,27 @@ def sample_indices(frame_count: int, num_frames: int) -> list[int]:
     return [min(frame_count - 1, int((i + 0.5) * segment)) for i in range(num_frames)]
 
 
+def segment_indices(frame_count: int, num_frames: int, clips: int) -> list[list[int]]:
+    """For each of `clips` equal segments of [0, frame_count), `num_frames` indices sampled within it.
+
+    Segment k is [k*frame_count//clips, (k+1)*frame_count//clips), sampled
+    like a whole clip (`sample_indices`): segment_indices(33, 4, 3) ==
+    [[1, 4, 6, 9], [12, 15, 17, 20], [23, 26, 28, 31]]. With one segment this
+    is sample_indices(frame_count, num_frames). A video with fewer frames than
+    segments gives some segments a single (shared) frame.
+    """
+    if clips < 1:
+        raise ValueError(f"need clips >= 1, got {clips}")
+    if frame_count < 1:
+        raise ValueError(f"need frame_count >= 1, got {frame_count}")
+    segments = []
+    for k in range(clips):
+        start = min(frame_count - 1, k * frame_count // clips)
+        end = max(start + 1, (k + 1) * frame_count // clips)
+        segments.append([start + i for i in sample_indices(end - start, num_frames)])
+    return segments
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -92,6 +113,66 @@ def read_clip(
     if color == "gray":
         clip = dataclasses.replace(clip, frames=to_gray(clip.frames))
     return clip
+
+
+def read_segment_clips(
+    path: str | os.PathLike,
+    num_frames: int,
+    size: int | tuple[int, int],
+    clips: int,
+    *,
+    color: str = "rgb",
+) -> list[Clip]:
+    """`clips` clips from one video, clip k sampled from the k-th of `clips` equal segments (`segment_indices`).
+
+    The evaluation protocol's several clips per video: the stream is walked
+    once and only the sampled frames are decoded. `padded` means a segment had
+    fewer frames than `num_frames`; a header whose frame count is missing or
+    too large is corrected by counting, as in read_clip.
+    """
+    path = _existing_file(path)
+    height, width = _frame_size(size)
+    if num_frames < 1 or clips < 1:
+        raise ValueError(f"num_frames and clips must be >= 1, got {num_frames} and {clips}")
+    if color not in COLORS:
+        raise ValueError(f"color must be one of {', '.join(COLORS)}, got {color!r}")
+    capture = _open_capture(path)
+    try:
+        declared = _declared_frame_count(capture)
+        counted = None
+        if declared > 0:
+            segments = segment_indices(declared, num_frames, clips)
+            wanted = sorted({i for segment in segments for i in segment})
+            decoded, walked = _walk(capture, wanted, height, width)
+            if len(decoded) < len(wanted):
+                if walked > max(wanted):
+                    raise ClipError(f"{path}: frame {min(set(wanted) - set(decoded))} cannot be decoded")
+                counted = walked
+    finally:
+        capture.release()
+    if declared <= 0 or counted is not None:
+        counted = count_frames(path) if counted is None else counted
+        if counted < 1:
+            raise ClipError(f"{path}: no decodable video frames (is it a video?)")
+        segments = segment_indices(counted, num_frames, clips)
+        wanted = sorted({i for segment in segments for i in segment})
+        capture = _open_capture(path)
+        try:
+            decoded, _ = _walk(capture, wanted, height, width)
+        finally:
+            capture.release()
+        missing = sorted(set(wanted) - set(decoded))
+        if missing:
+            raise ClipError(f"{path}: frame {missing[0]} was counted but cannot be decoded")
+    source = declared if counted is None else counted
+    result = []
+    for segment in segments:
+        frames = np.stack([decoded[i] for i in segment])  # [T, H, W, 3] uint8 RGB
+        if color == "gray":
+            frames = to_gray(frames)
+        padded = len(set(segment)) < num_frames  # the segment had fewer frames: some repeat
+        result.append(Clip(frames, source_frames=source, padded=padded, partial=declared > source))
+    return result
 
 
 def to_gray(frames: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.model_comparison.metrics import UCF101_GROUPS, categories_for, score
+from components.model_comparison.metrics import UCF101_GROUPS, categories_for, score, video_scores
 from components.model_comparison.report import mean_over_runs, write_comparison
 
 CLASSES = ["MoveLeft", "MoveRight", "Grow", "Shrink", "RotateClockwise", "RotateAnticlockwise"]
@@ -93,3 +93,55 @@ def test_more_variants_than_model_comparison_has_inputs_are_refused():
     models = [channel.Channel(type=standard_artifacts.Model) for _ in range(MAX_VARIANTS + 1)]
     with pytest.raises(ValueError, match=rf"^{MAX_VARIANTS + 1} variants: one run compares 1 to {MAX_VARIANTS} \(--variants\)"):
         ModelComparison(examples=examples, models=models, harflow_config_json="{}")
+
+
+# --------------------------------------------------------------------------- video-level accuracy
+
+
+def test_averaging_a_videos_clips_can_flip_the_answer():
+    """Video A (MoveLeft): two clips narrowly say MoveRight, one firmly MoveLeft; the mean says MoveLeft."""
+    probabilities = np.array([
+        [0.45, 0.55, 0, 0, 0, 0],  # A, clip 0: wrong
+        [0.45, 0.55, 0, 0, 0, 0],  # A, clip 1: wrong
+        [0.90, 0.10, 0, 0, 0, 0],  # A, clip 2: right; mean [0.6, 0.4]: right
+        [0.10, 0.20, 0.70, 0, 0, 0],  # B (Grow), one clip: right
+    ])
+    labels = np.array([0, 0, 0, 2])
+    videos = ["A", "A", "A", "B"]
+
+    assert score(probabilities, labels, CLASSES)["accuracy"] == 0.5  # single clips: 2 of 4
+    assert video_scores(probabilities, labels, videos) == {
+        "videos": 2, "clips_per_video": [1, 3], "video_accuracy": 1.0, "video_top5": 1.0,
+    }
+
+
+def test_video_top5_ranks_the_mean_of_the_clips():
+    """Six classes: the true class (5) is in one clip's top 5, but last in the mean of the two clips."""
+    probabilities = np.array([
+        [0.30, 0.30, 0.20, 0.10, 0.10, 0.00],  # class 5 last
+        [0.30, 0.30, 0.20, 0.15, 0.00, 0.05],  # class 4 last: class 5 in the top 5
+    ])  # mean: class 4 0.05, class 5 0.025
+    labels = np.array([5, 5])
+    assert score(probabilities, labels, CLASSES)["top5"] == 0.5
+    assert video_scores(probabilities, labels, ["v", "v"])["video_top5"] == 0.0
+
+
+def test_one_clip_per_video_is_said_so_and_video_accuracy_equals_clip_accuracy(tmp_path):
+    rows = [row("small+gru", [0, 1, 2, 2])]
+    rows[0].update(video_scores(one_hot_ish([0, 1, 2, 2]), np.array([0, 1, 2, 3]), ["a", "b", "c", "d"]))
+    markdown = write_comparison(str(tmp_path), rows, "small+gru", CLASSES).read_text()
+    assert "one clip per video" in markdown
+    assert "| video accuracy | video top-5 |" in markdown and "| 0.600 | 0.700 | 1.000 | 0.750 | 1.000 | 3 |" in markdown  # val acc, val loss, top-5, video
+
+
+def test_several_clips_per_video_are_reported_in_the_table_csv_and_mean_over_runs(tmp_path):
+    probabilities = np.array([[0.45, 0.55, 0, 0, 0, 0], [0.45, 0.55, 0, 0, 0, 0], [0.9, 0.1, 0, 0, 0, 0]] * 2)
+    labels, videos = np.array([0, 0, 0, 1, 1, 1]), ["A"] * 3 + ["B"] * 3
+    for split in ("split1", "split2"):
+        variant = {**row("small+gru", [0, 1, 2, 3]), **score(probabilities, labels, CLASSES), **video_scores(probabilities, labels, videos)}
+        markdown = write_comparison(str(tmp_path / split), [variant], "small+gru", CLASSES).read_text()
+    assert "2 videos, 3 clips per video (6 clips)" in markdown
+    table = next(csv.DictReader((tmp_path / "split1" / "comparison.csv").open()))
+    assert float(table["accuracy"]) == 0.5 and float(table["video_accuracy"]) == 0.5  # A right, B wrong
+    text = mean_over_runs([str(tmp_path / "split1"), str(tmp_path / "split2")])
+    assert "mean video accuracy" in text and "| small+gru | 2 | 0.500 | 1.000 | 0.500 | 1.000 |" in text

@@ -1,7 +1,9 @@
 """ModelComparison's executor: score every variant on the eval split, write the comparison, pass on the best.
 
 For each Model artifact: its SavedModel (Format-Serving/) scores the eval
-split through the `serving_default` signature (the one clients use), and its
+split through the `serving_default` signature (the one clients use), clip by
+clip and per video (the mean of a video's clips, when ingestion wrote several
+per test video: `video_id`), and its
 harflow_training.json gives the training side (best epoch, val metrics,
 time, parameters, curves). The best variant, by val accuracy at its best
 epoch (then val loss), not by test accuracy, so the test split stays a test,
@@ -22,8 +24,9 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
-from components.model_comparison.metrics import categories_for, score
+from components.model_comparison.metrics import categories_for, score, video_scores
 from components.model_comparison.report import write_comparison
+from harflow import features
 from harflow.config import PipelineConfig
 from trainer.data import clip_dataset
 from trainer.export import MODEL_INFO_FILE
@@ -49,6 +52,20 @@ def predict_split(saved_model_dir: str, files: list[str], batch_size: int = 32) 
     return np.concatenate(probabilities), np.concatenate(labels), statistics.median(timings)
 
 
+def clip_videos(files: list[str]) -> list[str]:
+    """Each eval clip's video, in the order clip_dataset reads them: its video_id, else its clip_id (one clip per video)."""
+    spec = {
+        features.VIDEO_ID: tf.io.FixedLenFeature([], tf.string, default_value=""),
+        features.CLIP_ID: tf.io.FixedLenFeature([], tf.string, default_value=""),
+    }
+    paths = sorted(path for pattern in files for path in tf.io.gfile.glob(pattern))  # clip_dataset's order
+    videos = []
+    for batch in tf.data.TFRecordDataset(paths, compression_type="GZIP").batch(1024).map(lambda s: tf.io.parse_example(s, spec)):
+        for video_id, clip_id in zip(batch[features.VIDEO_ID].numpy(), batch[features.CLIP_ID].numpy()):
+            videos.append((video_id or clip_id).decode())
+    return videos
+
+
 def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], config: PipelineConfig) -> dict:
     """One variant's line of the comparison: training summary + test scores."""
     with open(os.path.join(model_uri, TRAINING_SUMMARY_FILE)) as handle:
@@ -57,6 +74,7 @@ def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], c
     scores = score(
         probabilities, labels, class_names, categories_for(class_names, config.compare.category_map), config.compare.direction_pairs
     )
+    scores.update(video_scores(probabilities, labels, clip_videos(eval_files)))
     history = summary["history"]
     best = summary["epochs"].index(summary["best_epoch"]) if summary.get("best_epoch") in summary["epochs"] else None
     at_best = {key: (history[key][best] if best is not None and key in history else None) for key in ("val_accuracy", "val_loss")}

@@ -1,4 +1,5 @@
-"""Scoring one model on the eval split: top-1, top-5, loss, per class, per category, direction pairs.
+"""Scoring one model on the eval split: top-1, top-5, loss, per class, per category, direction pairs,
+and video-level top-1 / top-5 from several clips per video.
 
 Pure NumPy on (probabilities [N, C], labels [N]), so the tests check the
 numbers on hand-made inputs.
@@ -90,4 +91,29 @@ def score(
         "per_category": per_category,
         "direction_pairs": pairs,
         "confusion": confusion.tolist(),
+    }
+
+
+def video_scores(probabilities: np.ndarray, labels: np.ndarray, video_ids: list[str]) -> dict:
+    """Video-level top-1 and top-5: each video's clip probabilities averaged, then ranked.
+
+    probabilities [N, C] and labels [N] per clip; video_ids [N] names each clip's video
+    (a video's clips share its label). Returns {videos, clips_per_video (min, max),
+    video_accuracy, video_top5}; with one clip per video these equal the clip scores.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    names, video = np.unique(np.asarray(video_ids, dtype=object).astype(str), return_inverse=True)  # video [N]
+    count = np.bincount(video, minlength=len(names))  # [V] clips per video
+    mean = np.zeros((len(names), probabilities.shape[1]))
+    np.add.at(mean, video, probabilities)
+    mean /= count[:, None]  # [V, C]
+    video_label = np.zeros(len(names), dtype=np.int64)
+    video_label[video] = labels
+    top5 = np.argsort(-mean, axis=1)[:, :5]
+    return {
+        "videos": int(len(names)),
+        "clips_per_video": [int(count.min()), int(count.max())] if len(names) else [0, 0],
+        "video_accuracy": float((mean.argmax(axis=1) == video_label).mean()),
+        "video_top5": float((top5 == video_label[:, None]).any(axis=1).mean()),
     }

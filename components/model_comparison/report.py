@@ -1,7 +1,7 @@
 """The comparison's files: a Markdown and a CSV table, training curves and confusion matrices as PNG.
 
     comparison.md        the table, per-category and direction-pair tables, the best variant
-    comparison.csv       one row per variant (the Markdown table's columns)
+    comparison.csv       one row per variant (the Markdown table's columns, video-level accuracy included)
     comparison.json      everything, for programs
     curves.png           train / val accuracy and loss per epoch, every variant
     confusion_<variant>.png
@@ -23,6 +23,8 @@ COLUMNS = (
     ("val accuracy", "val_accuracy"),
     ("val loss", "val_loss"),
     ("top-5", "top5"),
+    ("video accuracy", "video_accuracy"),
+    ("video top-5", "video_top5"),
     ("training s", "train_seconds"),
     ("parameters", "parameters"),
     ("inference ms/clip", "inference_ms"),
@@ -39,7 +41,7 @@ def file_stem(variant: str) -> str:
 def _cell(key: str, value) -> str:
     if value is None:
         return "-"
-    if key in ("accuracy", "val_accuracy", "top5"):
+    if key in ("accuracy", "val_accuracy", "top5", "video_accuracy", "video_top5"):
         return f"{value:.3f}"
     if key in ("loss", "val_loss"):
         return f"{value:.3f}"
@@ -52,12 +54,27 @@ def _cell(key: str, value) -> str:
     return str(value)
 
 
+def protocol(row: dict) -> str:
+    """How the test split was scored, in words: one clip per video, or several averaged per video."""
+    clips, videos = row.get("clips", 0), row.get("videos")
+    low, high = row.get("clips_per_video") or [1, 1]
+    if videos is None or high <= 1:
+        return f"{clips} clips, one clip per video (video-level accuracy = single-clip accuracy)"
+    per_video = f"{low}" if low == high else f"{low}-{high}"
+    return (
+        f"{videos} videos, {per_video} clips per video ({clips} clips), each clip from its own segment of the video; "
+        "accuracy, loss and top-5 score every clip on its own (single-clip), video accuracy and video top-5 "
+        "rank the mean of a video's clip probabilities"
+    )
+
+
 def markdown(rows: list[dict], best: str, class_count: int, clip_count: int) -> str:
     """The comparison as Markdown: the main table, then per category and per direction pair."""
+    scored = protocol(rows[0]) if rows else f"{clip_count} clips"
     lines = [
         f"# Model comparison: {len(rows)} variant(s)",
         "",
-        f"Test (eval split): {clip_count} clips, {class_count} classes; one clip per video, single-clip accuracy. "
+        f"Test (eval split): {scored}; {class_count} classes. Per category and direction pairs: single clips. "
         "Best epoch, val accuracy and val loss: the epoch with the lowest val loss, whose weights were kept. "
         f"Best variant (highest val accuracy, then lowest val loss): **{best}**, the pipeline's candidate.",
         "",
@@ -152,20 +169,26 @@ def write_comparison(out_dir: str, rows: list[dict], best: str, class_names: lis
 
 
 def mean_over_runs(folders: list[str]) -> str:
-    """Several runs' comparisons (e.g. one per official split) -> Markdown: mean accuracy and top-5 per variant."""
+    """Several runs' comparisons (e.g. one per official split) -> Markdown: mean accuracy, top-5, video accuracy and video top-5 per variant."""
     runs = [json.loads((Path(folder) / JSON).read_text()) for folder in folders]
     variants = [row["variant"] for row in runs[0]["variants"]]
     lines = [
         f"# Mean over {len(runs)} runs",
         "",
-        "| variant | runs | mean accuracy | mean top-5 | accuracy per run |",
-        "|---|---|---|---|---|",
+        "| variant | runs | mean accuracy | mean top-5 | mean video accuracy | mean video top-5 | accuracy per run |",
+        "|---|---|---|---|---|---|---|",
     ]
+
+    def mean(rows: list[dict], key: str) -> str:  # "-" when a run predates the column
+        values = [row.get(key) for row in rows]
+        return "-" if any(value is None for value in values) else f"{np.mean(values):.3f}"
+
     for variant in variants:
         rows = [row for run in runs for row in run["variants"] if row["variant"] == variant]
         accuracies = [row["accuracy"] for row in rows]
         lines.append(
-            f"| {variant} | {len(rows)} | {np.mean(accuracies):.3f} | {np.mean([row['top5'] for row in rows]):.3f} | "
+            f"| {variant} | {len(rows)} | {mean(rows, 'accuracy')} | {mean(rows, 'top5')} | "
+            f"{mean(rows, 'video_accuracy')} | {mean(rows, 'video_top5')} | "
             + ", ".join(f"{a:.3f}" for a in accuracies)
             + " |"
         )

@@ -23,11 +23,11 @@ import apache_beam as beam
 import cv2
 import numpy as np
 
-from components.datasets import SPLITS, ClipRecord
+from components.datasets import EVAL, SPLITS, ClipRecord
 from components.video_example_gen import statistics
 from harflow import features
 from harflow.config import IngestConfig
-from harflow.video import ClipError, read_clip
+from harflow.video import Clip, ClipError, read_clip, read_segment_clips
 
 METRICS_NAMESPACE = "harflow.ingest"
 
@@ -43,8 +43,30 @@ def encode_jpeg(frame_rgb: np.ndarray, quality: int) -> bytes:
 def clip_example(clip: ClipRecord, config: IngestConfig) -> tuple[bytes, dict]:
     """Decode, sample and encode one clip: (serialized tf.train.Example, its facts for the statistics)."""
     decoded = read_clip(clip.path, config.num_frames, config.image_size, color=config.color)
+    return _example(clip, decoded, config), _facts(clip, decoded)
+
+
+def segment_examples(clip: ClipRecord, config: IngestConfig) -> list[tuple[bytes, dict]]:
+    """A test video as eval_clips_per_video clips, one per equal segment: [(serialized Example, facts)].
+
+    Each Example also carries the video's id (its clip_id) and the segment's clip_index.
+    """
+    clips = read_segment_clips(
+        clip.path, config.num_frames, config.image_size, config.eval_clips_per_video, color=config.color
+    )
+
+    def extra(index: int) -> dict:
+        return {features.VIDEO_ID: [clip.clip_id.encode()], features.CLIP_INDEX: [index]}
+
+    return [
+        (_example(clip, decoded, config, extra(index)), {**_facts(clip, decoded), "clip_index": index})
+        for index, decoded in enumerate(clips)
+    ]
+
+
+def _example(clip: ClipRecord, decoded: Clip, config: IngestConfig, extra: dict | None = None) -> bytes:
     frames = decoded.frames  # [T, H, W, 3] uint8 RGB
-    example = features.serialize_example(
+    return features.serialize_example(
         {
             features.FRAMES: [encode_jpeg(frame, config.jpeg_quality) for frame in frames],
             features.LABEL: [clip.label],
@@ -57,9 +79,13 @@ def clip_example(clip: ClipRecord, config: IngestConfig) -> tuple[bytes, dict]:
             features.SOURCE_FRAMES: [decoded.source_frames],
             features.PADDED: [int(decoded.padded)],
             features.PARTIAL: [int(decoded.partial)],
+            **(extra or {}),
         }
     )
-    facts = {
+
+
+def _facts(clip: ClipRecord, decoded: Clip) -> dict:
+    return {
         "clip_id": clip.clip_id,
         "split": clip.split,
         "label_name": clip.label_name,
@@ -67,11 +93,13 @@ def clip_example(clip: ClipRecord, config: IngestConfig) -> tuple[bytes, dict]:
         "padded": int(decoded.padded),
         "partial": int(decoded.partial),
     }
-    return example, facts
 
 
 class EncodeClip(beam.DoFn):
-    """ClipRecord -> (split, serialized Example); unreadable clips go to `rejects`, every clip's facts to `facts`."""
+    """ClipRecord -> (split, serialized Example); unreadable clips go to `rejects`, every clip's facts to `facts`.
+
+    A test (eval split) video becomes eval_clips_per_video Examples when that is > 1: one per segment.
+    """
 
     REJECTS = "rejects"
     FACTS = "facts"
@@ -81,7 +109,10 @@ class EncodeClip(beam.DoFn):
 
     def process(self, clip: ClipRecord) -> Iterator[Any]:
         try:
-            example, facts = clip_example(clip, self._config)
+            if clip.split == EVAL and self._config.eval_clips_per_video > 1:
+                encoded = segment_examples(clip, self._config)
+            else:
+                encoded = [clip_example(clip, self._config)]
         except (ClipError, OSError, cv2.error) as error:
             beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"rejected_{clip.split}").inc()
             reason = str(error) or type(error).__name__
@@ -89,13 +120,14 @@ class EncodeClip(beam.DoFn):
                 self.REJECTS, json.dumps({"clip_id": clip.clip_id, "split": clip.split, "reason": reason})
             )
             return
-        beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"written_{clip.split}").inc()
-        if facts["padded"]:
-            beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"padded_{clip.split}").inc()
-        if facts["partial"]:
-            beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"partial_{clip.split}").inc()
-        yield beam.pvalue.TaggedOutput(self.FACTS, json.dumps(facts))
-        yield clip.split, example
+        for example, facts in encoded:
+            beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"written_{clip.split}").inc()
+            if facts["padded"]:
+                beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"padded_{clip.split}").inc()
+            if facts["partial"]:
+                beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"partial_{clip.split}").inc()
+            yield beam.pvalue.TaggedOutput(self.FACTS, json.dumps(facts))
+            yield clip.split, example
 
 
 def write_examples(pipeline: beam.Pipeline, clips: list[ClipRecord], config: IngestConfig, output_uri: str) -> dict:
