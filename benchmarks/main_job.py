@@ -15,6 +15,8 @@ and writes the table into docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import re
 import shutil
@@ -31,11 +33,12 @@ sys.path.insert(0, str(REPO))
 from benchmarks.report import markdown_table, write_section  # noqa: E402
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, str]:
-    """Run `command`, teeing its output into `log`; (seconds, output). Raises on failure."""
+def timed(command: list[str], cwd: Path, env: dict[str, str], log: Path, errors: Path | None = None) -> tuple[float, str]:
+    """Run `command`, teeing its output into `log` (stderr too, unless `errors` names its own file); (seconds, output)."""
     started = time.monotonic()
-    with open(log, "w") as handle:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with open(log, "w") as handle, open(errors or os.devnull, "w") as error_handle:
+        stderr = error_handle if errors else subprocess.STDOUT
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
         lines = []
         for line in process.stdout:
             handle.write(line)
@@ -53,15 +56,9 @@ def found(pattern: str, text: str) -> str:
 
 
 def top_classes(output: str) -> dict[str, str]:
-    """`harflow predict` output -> {clip path: its first class}."""
-    firsts, clip = {}, None
-    for line in output.splitlines():
-        header = re.match(r"^(\S.*?)  \(\d+ ms\)$", line)
-        if header:
-            clip = header.group(1)
-        elif clip and re.match(r"^\s+1\. ", line):
-            firsts[clip] = line.split()[1]
-    return firsts
+    """`harflow predict --csv` output -> {clip path: its first class}."""
+    rows = csv.DictReader(io.StringIO(output[output.index("file,"):]))
+    return {row["file"]: row["class_1"] for row in rows if not row["error"]}
 
 
 def main() -> None:
@@ -93,7 +90,7 @@ def main() -> None:
 
         data = clone / "harflow-work" / "data" / "synth"
         clips = [str(data / line.strip()) for line in (data / "testlist01.txt").read_text().splitlines() if line.strip()]
-        predict_seconds, predicted = timed(["bin/harflow", "predict", *clips], clone, env, scratch / "predict.log")
+        predict_seconds, predicted = timed(["bin/harflow", "predict", "--csv", *clips], clone, env, scratch / "predict.csv", scratch / "predict.log")
         firsts = top_classes(predicted)
     finally:
         if not args.keep:

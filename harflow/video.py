@@ -155,15 +155,7 @@ def read_segment_clips(
         if counted < 1:
             raise ClipError(f"{path}: no decodable video frames (is it a video?)")
         segments = segment_indices(counted, num_frames, clips)
-        wanted = sorted({i for segment in segments for i in segment})
-        capture = _open_capture(path)
-        try:
-            decoded, _ = _walk(capture, wanted, height, width)
-        finally:
-            capture.release()
-        missing = sorted(set(wanted) - set(decoded))
-        if missing:
-            raise ClipError(f"{path}: frame {missing[0]} was counted but cannot be decoded")
+        decoded = _decode_counted(path, sorted({i for segment in segments for i in segment}), height, width)
     source = declared if counted is None else counted
     result = []
     for segment in segments:
@@ -320,15 +312,21 @@ def _read_counted(path: Path, frame_count: int, num_frames: int, height: int, wi
     if frame_count < 1:
         raise ClipError(f"{path}: no decodable video frames (is it a video?)")
     indices = sample_indices(frame_count, num_frames)
+    decoded = _decode_counted(path, sorted(set(indices)), height, width)
+    return np.stack([decoded[i] for i in indices])
+
+
+def _decode_counted(path: Path, wanted: list[int], height: int, width: int) -> dict[int, np.ndarray]:
+    """Frames `wanted` (sorted indices, all below a counted frame total), reading the clip from the start again."""
     capture = _open_capture(path)
     try:
-        decoded, _ = _walk(capture, indices, height, width)
+        decoded, _ = _walk(capture, wanted, height, width)
     finally:
         capture.release()
-    missing = sorted(set(indices) - set(decoded))
+    missing = sorted(set(wanted) - set(decoded))
     if missing:
         raise ClipError(f"{path}: frame {missing[0]} was counted but cannot be decoded")
-    return np.stack([decoded[i] for i in indices])
+    return decoded
 
 
 # --------------------------------------------------------------------------- writing

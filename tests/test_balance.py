@@ -9,21 +9,7 @@ import tensorflow as tf
 from harflow.config import TrainConfig
 from trainer.data import clip_dataset, label_counts
 from trainer.trunk_cache import cached_dataset
-
-
-def write_records(path, labels, size=8):
-    from components.video_example_gen.executor import encode_jpeg
-    from harflow import features
-
-    rng = np.random.default_rng(0)
-    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
-        for label in labels:
-            jpegs = [encode_jpeg(rng.integers(0, 256, (size, size, 3), dtype=np.uint8), 90) for _ in range(2)]
-            feature = {
-                features.FRAMES: tf.train.Feature(bytes_list=tf.train.BytesList(value=jpegs)),
-                features.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
-            }
-            writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+from record_fixtures import write_records
 
 
 IMBALANCED = [0] * 40 + [1] * 8 + [2] * 2  # 80%, 16%, 4% of 50 clips; class 3 has none

@@ -10,6 +10,7 @@ from trainer.augment import augment_clips
 from trainer.model import build_model, build_parts
 from trainer.task import EpochLog, balanced_class_weights, fit, precision_policy
 from trainer.trunk_cache import cache_datasets, use_trunk_cache
+from record_fixtures import write_records
 
 TINY = IngestConfig(num_frames=2, image_size=32)
 
@@ -123,21 +124,6 @@ def test_a_saved_and_loaded_model_gives_the_same_outputs(tmp_path, backbone):
     loaded = keras.saving.load_model(tmp_path / "model.keras")
     clips = next(iter(tiny_data(seed=2)))[0]
     np.testing.assert_allclose(loaded.predict_on_batch(clips), model.predict_on_batch(clips), rtol=1e-5, atol=1e-6)
-
-
-def write_records(path, labels, size=8):
-    from components.video_example_gen.executor import encode_jpeg
-    from harflow import features
-
-    rng = np.random.default_rng(0)
-    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
-        for label in labels:
-            jpegs = [encode_jpeg(rng.integers(0, 256, (size, size, 3), dtype=np.uint8), 90) for _ in range(2)]
-            feature = {
-                features.FRAMES: tf.train.Feature(bytes_list=tf.train.BytesList(value=jpegs)),
-                features.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
-            }
-            writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
 
 
 def test_training_input_decodes_clips_as_the_serving_signature_does(tmp_path):
