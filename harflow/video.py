@@ -297,11 +297,11 @@ def _walk(
         if index in wanted:
             ok, frame = capture.retrieve()
             if ok and frame is not None:
-                decoded[index] = _to_rgb(frame, height, width)
+                decoded[index] = to_rgb(frame, height, width)
     return decoded, max(indices) + 1
 
 
-def _to_rgb(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+def to_rgb(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     """A decoded BGR frame [h, w, 3] -> [height, width, 3] RGB."""
     frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)

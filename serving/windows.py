@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from harflow.video import ClipError, sample_indices
+from harflow.video import ClipError, sample_indices, to_rgb
 
 
 def frames_for(seconds: float, fps: float) -> int:
@@ -28,9 +28,8 @@ def frames_for(seconds: float, fps: float) -> int:
 
 
 def to_model_frame(frame_bgr: np.ndarray, size: int) -> np.ndarray:
-    """A decoded BGR frame [h, w, 3] -> [size, size, 3] RGB, resized as harflow.video.read_clip resizes."""
-    frame = cv2.resize(frame_bgr, (size, size), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    """A decoded BGR frame [h, w, 3] -> [size, size, 3] RGB, by the function harflow.video.read_clip uses."""
+    return to_rgb(frame_bgr, size, size)
 
 
 # --------------------------------------------------------------------------- timeline of a clip
