@@ -77,11 +77,18 @@ def test_with_tf_serving_as_backend_the_page_answers_what_the_model_answers(mode
     assert health["model"].startswith(f"TF Serving {standin.target}, model harflow")
 
 
+def as_from_a_terminal() -> None:
+    """Ctrl-C's SIGINT at its default in the child, as a terminal leaves it: a suite started in the
+    background of a script (`make test &`) inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_harflow_serve_loads_the_model_serves_and_stops_on_ctrl_c(model, tmp_path):
     uploads = tmp_path / "uploads"
     process = subprocess.Popen(
         [sys.executable, "-m", "harflow", "serve", "--model", str(model), "--port", "0", "--upload-dir", str(uploads)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=as_from_a_terminal,
     )
     try:
         url = next(m.group(1) for line in process.stdout if (m := re.search(r"page: (http://\S+)", line)))
