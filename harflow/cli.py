@@ -437,6 +437,7 @@ def _ingest_config(args: argparse.Namespace, dataset_root: str) -> IngestConfig:
         require_all_classes=not args.allow_missing_classes,
         tfdv_statistics=args.tfdv_statistics,
         eval_clips_per_video=args.eval_clips,
+        train_segments=args.train_segments,
     )
 
 
@@ -608,6 +609,14 @@ def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="clips per test video, one from each of N equal segments: the comparison then reports video-level "
         "accuracy (the clips' scores averaged) beside single-clip accuracy (default: %(default)s)",
+    )
+    group.add_argument(
+        "--train-segments",
+        type=int,
+        default=ingest.train_segments,
+        metavar="N",
+        help="cut each train and val video into N equal segments, one clip each, so that the model trains on "
+        "what a test clip of --eval-clips N shows (default: %(default)s, one clip over the whole video)",
     )
 
 

@@ -41,10 +41,15 @@ class IngestConfig:
     # from its own of this many equal segments of the video; > 1 adds video_id and clip_index features so
     # that ModelComparison reports video-level accuracy (clip scores averaged) beside single-clip accuracy
     eval_clips_per_video: int = 1
+    # the same for train and val videos: > 1 cuts each into this many equal segments, one clip each, so
+    # that the model trains on what a test clip of one segment shows (1: one clip over the whole video)
+    train_segments: int = 1
 
     def __post_init__(self) -> None:
         if self.eval_clips_per_video < 1:
             raise ValueError(f"eval_clips_per_video must be >= 1, not {self.eval_clips_per_video}")
+        if self.train_segments < 1:
+            raise ValueError(f"train_segments must be >= 1, not {self.train_segments}")
         if self.split not in (1, 2, 3):
             raise ValueError(f"split must be 1, 2 or 3, not {self.split}")
         if self.num_frames < 1 or self.image_size < 8:

@@ -83,6 +83,22 @@ def test_train_videos_stay_one_clip_over_the_whole_video(tmp_path):
     assert features.VIDEO_ID not in example.features.feature and features.CLIP_INDEX not in example.features.feature
 
 
+def test_train_segments_cut_each_train_video_into_n_clips_like_a_test_video(tmp_path):
+    written = ingest(tmp_path, tmp_path / "out", eval_clips_per_video=3, train_segments=3)
+
+    assert len(written["train"]) == 3
+    clips = {feature(example, features.CLIP_INDEX): sampled_frames(example) for example in written["train"]}
+    assert clips == {0: [1, 3], 1: [5, 7], 2: [9, 11]}  # the segments a test video's clips come from
+    assert {feature(example, features.VIDEO_ID) for example in written["train"]} == {"walk/v_walk_g08_c01.avi"}
+
+
+def test_train_segments_leave_the_test_videos_to_eval_clips(tmp_path):
+    written = ingest(tmp_path, tmp_path / "out", train_segments=2)
+
+    assert len(written["train"]) == 2 and len(written["eval"]) == 2  # eval_clips_per_video=1: one clip per test video
+    assert all(features.VIDEO_ID not in example.features.feature for example in written["eval"])
+
+
 def test_one_clip_per_video_writes_the_examples_as_before(tmp_path):
     written = ingest(tmp_path, tmp_path / "out")  # eval_clips_per_video=1, the default
     config = IngestConfig(dataset_root=str(tmp_path), num_frames=2, image_size=16)
@@ -96,6 +112,11 @@ def test_one_clip_per_video_writes_the_examples_as_before(tmp_path):
 def test_eval_clips_per_video_must_be_positive():
     with pytest.raises(ValueError, match="eval_clips_per_video"):
         IngestConfig(eval_clips_per_video=0)
+
+
+def test_train_segments_must_be_positive():
+    with pytest.raises(ValueError, match="train_segments"):
+        IngestConfig(train_segments=0)
 
 
 def test_the_comparison_reads_each_eval_clips_video_in_the_order_the_clips_are_scored(tmp_path):
@@ -126,3 +147,11 @@ def test_the_command_line_passes_eval_clips_to_the_ingest_config():
     args = cli.build_parser().parse_args(["run", "--data", "DIR", "--eval-clips", "3"])
     assert cli._ingest_config(args, "DIR").eval_clips_per_video == 3
     assert cli._ingest_config(cli.build_parser().parse_args(["run", "--data", "DIR"]), "DIR").eval_clips_per_video == 1
+
+
+def test_the_command_line_passes_train_segments_to_the_ingest_config():
+    from harflow import cli
+
+    args = cli.build_parser().parse_args(["demo", "--train-segments", "3", "--eval-clips", "3"])
+    assert cli._ingest_config(args, "DIR").train_segments == 3
+    assert cli._ingest_config(cli.build_parser().parse_args(["run", "--data", "DIR"]), "DIR").train_segments == 1

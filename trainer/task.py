@@ -139,7 +139,7 @@ def run_fn(fn_args) -> None:
     if cached:
         model.save(os.path.join(fn_args.model_run_dir, "best.keras"))  # the whole model, with the best head
     keras.mixed_precision.set_global_policy("float32")  # the next Trainer in this process starts clean
-    summary = training_summary(train, history, train_seconds, model, cached)
+    summary = training_summary(train, history, train_seconds, model, cached, ingest.train_segments)
     for folder in (fn_args.model_run_dir, os.path.dirname(fn_args.serving_model_dir.rstrip("/"))):
         with tf.io.gfile.GFile(os.path.join(folder, TRAINING_SUMMARY_FILE), "w") as handle:
             handle.write(json.dumps(summary, indent=1))
@@ -150,8 +150,10 @@ def run_fn(fn_args) -> None:
         export_tflite(model, os.path.dirname(fn_args.serving_model_dir.rstrip("/")), class_names, ingest, train)
 
 
-def training_summary(train: TrainConfig, history, seconds: float, model: keras.Model, cached: bool) -> dict:
-    """What the model comparison reports about one variant's training."""
+def training_summary(
+    train: TrainConfig, history, seconds: float, model: keras.Model, cached: bool, train_segments: int = 1
+) -> dict:
+    """What the model comparison reports about one variant's training (train_segments: clips per train video)."""
     logs = history.history
     val_loss = logs.get("val_loss", [])
     best = min(range(len(val_loss)), key=val_loss.__getitem__) if val_loss else None
@@ -165,6 +167,7 @@ def training_summary(train: TrainConfig, history, seconds: float, model: keras.M
         "parameters": int(model.count_params()),
         "trainable_parameters": int(sum(keras.ops.size(w) for w in model.trainable_weights)),
         "trunk_cache": cached,
+        "train_segments": train_segments,
     }
 
 

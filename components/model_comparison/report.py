@@ -68,13 +68,22 @@ def protocol(row: dict) -> str:
     )
 
 
+def training_clips(rows: list[dict]) -> str:
+    """How the variants were trained, in words: one clip over each whole video, or one clip per segment."""
+    segments = sorted({row.get("train_segments") or 1 for row in rows})
+    if segments == [1]:
+        return "Train and val: one clip over each whole video."
+    return f"Train and val: each video cut into {'/'.join(map(str, segments))} equal segments, one clip each."
+
+
 def markdown(rows: list[dict], best: str, class_count: int, clip_count: int) -> str:
     """The comparison as Markdown: the main table, then per category and per direction pair."""
     scored = protocol(rows[0]) if rows else f"{clip_count} clips"
     lines = [
         f"# Model comparison: {len(rows)} variant(s)",
         "",
-        f"Test (eval split): {scored}; {class_count} classes. Per category and direction pairs: single clips. "
+        f"Test (eval split): {scored}; {class_count} classes. {training_clips(rows)} "
+        "Per category and direction pairs: single clips. "
         "Best epoch, val accuracy and val loss: the epoch with the lowest val loss, whose weights were kept. "
         f"Best variant (highest val accuracy, then lowest val loss): **{best}**, the pipeline's candidate.",
         "",

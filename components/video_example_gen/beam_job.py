@@ -46,14 +46,17 @@ def clip_example(clip: ClipRecord, config: IngestConfig) -> tuple[bytes, dict]:
     return _example(clip, decoded, config), _facts(clip, decoded)
 
 
-def segment_examples(clip: ClipRecord, config: IngestConfig) -> list[tuple[bytes, dict]]:
-    """A test video as eval_clips_per_video clips, one per equal segment: [(serialized Example, facts)].
+def segments_for(split: str, config: IngestConfig) -> int:
+    """How many clips a video of `split` becomes: eval_clips_per_video for test videos, train_segments otherwise."""
+    return config.eval_clips_per_video if split == EVAL else config.train_segments
+
+
+def segment_examples(clip: ClipRecord, config: IngestConfig, segments: int) -> list[tuple[bytes, dict]]:
+    """A video as `segments` clips, one per equal segment: [(serialized Example, facts)].
 
     Each Example also carries the video's id (its clip_id) and the segment's clip_index.
     """
-    clips = read_segment_clips(
-        clip.path, config.num_frames, config.image_size, config.eval_clips_per_video, color=config.color
-    )
+    clips = read_segment_clips(clip.path, config.num_frames, config.image_size, segments, color=config.color)
 
     def extra(index: int) -> dict:
         return {features.VIDEO_ID: [clip.clip_id.encode()], features.CLIP_INDEX: [index]}
@@ -98,7 +101,8 @@ def _facts(clip: ClipRecord, decoded: Clip) -> dict:
 class EncodeClip(beam.DoFn):
     """ClipRecord -> (split, serialized Example); unreadable clips go to `rejects`, every clip's facts to `facts`.
 
-    A test (eval split) video becomes eval_clips_per_video Examples when that is > 1: one per segment.
+    A test (eval split) video becomes eval_clips_per_video Examples when that is > 1, a train or val
+    video train_segments Examples when that is > 1: one per segment.
     """
 
     REJECTS = "rejects"
@@ -109,8 +113,9 @@ class EncodeClip(beam.DoFn):
 
     def process(self, clip: ClipRecord) -> Iterator[Any]:
         try:
-            if clip.split == EVAL and self._config.eval_clips_per_video > 1:
-                encoded = segment_examples(clip, self._config)
+            segments = segments_for(clip.split, self._config)
+            if segments > 1:
+                encoded = segment_examples(clip, self._config, segments)
             else:
                 encoded = [clip_example(clip, self._config)]
         except (ClipError, OSError, cv2.error) as error:
