@@ -15,7 +15,8 @@ WIDTH = "width"  # int64
 SOURCE_FRAMES = "source_frames"  # int64: frames the source video really had (or decoded)
 PADDED = "padded"  # int64 0/1: the clip had fewer than T frames, so frames were repeated
 PARTIAL = "partial"  # int64 0/1: decoding stopped early (truncated file); the frames obtained were kept
-# only with several clips per test video (IngestConfig.eval_clips_per_video > 1), on the eval split:
+# only with several clips per video: on the eval split (IngestConfig.eval_clips_per_video > 1), on train and val
+# (IngestConfig.train_segments > 1):
 VIDEO_ID = "video_id"  # bytes: the video the clip was cut from (its path relative to the dataset root)
 CLIP_INDEX = "clip_index"  # int64: which of the video's equal segments the clip samples, 0-based
 

@@ -74,6 +74,16 @@ def test_exported_model_serves_frames_and_examples_like_keras(tmp_path):
     assert info["class_names"] == names and info["num_frames"] == 4 and info["image_size"] == 32
 
 
+def test_a_model_trained_on_gray_clips_turns_rgb_input_gray_itself():
+    from harflow.video import to_gray
+
+    model = build_model(3, IngestConfig(num_frames=4, image_size=32, color="gray"), TrainConfig())
+    clips = random_clips(2)
+    gray = np.stack([to_gray(clip) for clip in clips])  # what ingestion stored for training
+    assert np.abs(clips.astype(int) - gray).max() > 100  # random colours are far from their grey
+    np.testing.assert_allclose(model.predict_on_batch(clips), model.predict_on_batch(gray), atol=1e-3)
+
+
 def test_large_frames_are_folded_a_few_time_steps_per_call_with_the_same_result():
     cnn = small_cnn(32)
     frames = keras.ops.cast(random_clips(2), "float32") / 255.0  # [2, 4, 32, 32, 3]

@@ -58,6 +58,7 @@ def model_info(class_names: list[str], ingest: IngestConfig) -> dict:
         "class_names": list(class_names),
         "num_frames": ingest.num_frames,
         "image_size": ingest.image_size,
+        "color": ingest.color,  # gray: trained on gray clips; the model turns RGB input gray itself
         "input": "frames: uint8 RGB [batch, num_frames, image_size, image_size, 3], "
         "frames spread uniformly over the clip (harflow.video.read_clip)",
     }

@@ -101,6 +101,22 @@ class FrameDifferences(layers.Layer):
         return (*input_shape[:-1], 2 * input_shape[-1])
 
 
+@keras.saving.register_keras_serializable(package="harflow")
+class Luminance(layers.Layer):
+    """RGB frames -> their luminance (ITU-R 601, as harflow.video.to_gray) in all three channels.
+
+    A model trained on gray clips (`--color gray`) holds this first, so every
+    client (TF Serving, the web app, TFLite) sends RGB frames as for any other
+    model; on frames that are gray already it changes nothing.
+    """
+
+    WEIGHTS = (0.299, 0.587, 0.114)
+
+    def call(self, frames):
+        luminance = ops.sum(frames * ops.convert_to_tensor(self.WEIGHTS, frames.dtype), axis=-1, keepdims=True)
+        return ops.repeat(luminance, 3, axis=-1)
+
+
 def uses_frame_differences(train: TrainConfig) -> bool:
     """Frame differences feed the from-scratch CNNs, never the order-blind `average` head (they carry order)."""
     return train.frame_differences and not is_imagenet(train.backbone) and train.head != "average"
@@ -111,6 +127,8 @@ def build_clip_encoder(ingest: IngestConfig, train: TrainConfig) -> tuple[keras.
     size = ingest.image_size
     frames = keras.Input((ingest.num_frames, size, size, 3), dtype="uint8", name="frames")
     x = ops.cast(frames, "float32")
+    if ingest.color == "gray":
+        x = Luminance(name="luminance")(x)  # clients send RGB; training clips are gray already
     channels = 3
     if not is_imagenet(train.backbone):
         x = layers.Rescaling(1.0 / 255)(x)  # [0, 1]
