@@ -119,3 +119,39 @@ def test_harflow_compare_prints_the_runs_comparison(finished_run):
     assert result.returncode == 0, result.stderr
     assert "| small+gru |" in result.stdout and "| small+average |" in result.stdout
     assert "Direction pairs" in result.stdout
+
+
+def the_runs_comparison(config: PipelineConfig) -> dict:
+    import json
+
+    folder = sorted((Path(config.pipeline_root) / "model_comparison" / "comparison").iterdir())[-1]
+    return json.loads((folder / "comparison.json").read_text())
+
+
+def test_rescoring_a_run_under_its_own_protocol_gives_its_test_accuracies(finished_run, tmp_path):
+    import json
+
+    from components.model_comparison.rescore import main
+
+    config, _, data = finished_run
+    assert main([config.work_dir, str(tmp_path), "--name", config.name, "--data", str(data)]) == 0
+    rescored = json.loads((tmp_path / "comparison.json").read_text())
+    original = the_runs_comparison(config)
+    assert [row["variant"] for row in rescored["variants"]] == [row["variant"] for row in original["variants"]]
+    for again, first in zip(rescored["variants"], original["variants"]):
+        assert again["clips"] == first["clips"] and again["accuracy"] == pytest.approx(first["accuracy"])
+        assert again["loss"] == pytest.approx(first["loss"], rel=1e-4)
+    assert (tmp_path / "comparison.md").is_file() and (tmp_path / "curves.png").is_file()
+
+
+def test_rescoring_with_several_clips_per_test_video_reports_video_accuracy(finished_run, tmp_path):
+    import json
+
+    from components.model_comparison.rescore import main
+
+    config, _, data = finished_run
+    assert main([config.work_dir, str(tmp_path), "--name", config.name, "--data", str(data), "--eval-clips", "2"]) == 0
+    test_videos = len((data / "testlist01.txt").read_text().split())
+    for row in json.loads((tmp_path / "comparison.json").read_text())["variants"]:
+        assert row["videos"] == test_videos and row["clips"] == 2 * test_videos and row["clips_per_video"] == [2, 2]
+    assert "2 clips per video" in (tmp_path / "comparison.md").read_text()

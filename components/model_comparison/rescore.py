@@ -1,32 +1,36 @@
-"""Score a finished comparison run's models again on its test videos as ONE clip over the whole video.
+"""Score a finished comparison run's models again on its test videos under another evaluation protocol.
 
-    bin/harflow env run -- python -m components.model_comparison.rescore WORK_DIR OUT_DIR [--name NAME] [--data DIR]
+    bin/harflow env run -- python -m components.model_comparison.rescore WORK_DIR OUT_DIR \
+        [--name NAME] [--data DIR] [--eval-clips N]
 
-A run made with `--eval-clips N` scores N clips per test video, each from one
-segment (1/N of the video), while the models were trained on clips spread over
-whole videos. This re-ingests the same test videos with one clip each (the
-default protocol; the run's dataset, the models' frames and size) and scores every
-variant's SavedModel with ModelComparison's own functions (`variant_row`),
-writing a comparison folder (comparison.md/.csv/.json, PNGs) to OUT_DIR. No
-model is trained again.
+A run's comparison scores the test videos as its ingestion cut them (`--eval-clips`).
+This re-ingests the same test videos with N clips each (default 1: one clip
+over the whole video; the run's dataset, the models' frames and size) and
+scores every variant's SavedModel with ModelComparison's own function
+(`variant_row`), writing a comparison folder (comparison.md/.csv/.json, PNGs)
+to OUT_DIR. No model is trained again; training columns are the run's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("work_dir")
-    parser.add_argument("out_dir")
-    parser.add_argument("--name", default="harflow")
-    parser.add_argument("--data", help="the run's dataset (default: WORK_DIR/data/synth, the demo's)")
-    args = parser.parse_args()
+    parser.add_argument("work_dir", help="the run's work dir (or its comparison folder)")
+    parser.add_argument("out_dir", help="where the new comparison is written")
+    parser.add_argument("--name", default="harflow", help="the pipeline's name (default: %(default)s)")
+    parser.add_argument("--data", help="the run's dataset (default: WORK_DIR/data/synth, where `harflow demo` puts it)")
+    parser.add_argument("--eval-clips", type=int, default=1, metavar="N", help="clips per test video (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
 
     import apache_beam as beam
 
@@ -40,12 +44,17 @@ def main() -> int:
 
     folder = Path(_comparison_folder(args.work_dir, args.name))
     run = json.loads((folder / "comparison.json").read_text())
-    info = json.loads((Path(run["variants"][0]["model_uri"]) / "Format-Serving" / "assets.extra" / MODEL_INFO_FILE).read_text())
-    data = args.data or str(Path(args.work_dir) / "data" / "synth")  # where `harflow demo` puts its dataset
-    ingest = IngestConfig(dataset_root=data, num_frames=info["num_frames"], image_size=info["image_size"])
+    serving = Path(run["variants"][0]["model_uri"]) / "Format-Serving"
+    info = json.loads((serving / "assets.extra" / MODEL_INFO_FILE).read_text())
+    ingest = IngestConfig(
+        dataset_root=args.data or str(Path(args.work_dir) / "data" / "synth"),
+        num_frames=info["num_frames"],
+        image_size=info["image_size"],
+        eval_clips_per_video=args.eval_clips,
+    )
     clips = [clip for clip in read_configured(ingest).clips if clip.split == EVAL]
     with tempfile.TemporaryDirectory(prefix="harflow-rescore-") as examples:
-        print(f"ingesting {len(clips)} test videos, one clip each ...", flush=True)
+        print(f"ingesting {len(clips)} test videos, {args.eval_clips} clip(s) each ...", flush=True)
         write_examples(beam.Pipeline(), clips, ingest, examples)
         eval_files = [str(Path(examples) / "Split-eval" / "*")]
         rows = []
@@ -58,4 +67,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
