@@ -16,7 +16,6 @@ without reading the whole file: such a clip is sampled from its declared part.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -101,17 +100,7 @@ def read_clip(
     Raises FileNotFoundError for a missing file, ClipError for a file without
     decodable video frames.
     """
-    path = _existing_file(path)
-    height, width = _frame_size(size)
-    if num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-    if max_frames is not None and max_frames < 1:
-        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
-    if color not in COLORS:
-        raise ValueError(f"color must be one of {', '.join(COLORS)}, got {color!r}")
-    clip = _sample(path, num_frames, height, width, max_frames)
-    if color == "gray":
-        clip = dataclasses.replace(clip, frames=to_gray(clip.frames))
+    (clip,) = _read_segments(path, num_frames, size, 1, max_frames, color)
     return clip
 
 
@@ -130,40 +119,55 @@ def read_segment_clips(
     fewer frames than `num_frames`; a header whose frame count is missing or
     too large is corrected by counting, as in read_clip.
     """
+    return _read_segments(path, num_frames, size, clips, None, color)
+
+
+def _read_segments(
+    path: str | os.PathLike, num_frames: int, size: int | tuple[int, int], clips: int, max_frames: int | None, color: str
+) -> list[Clip]:
+    """read_clip's and read_segment_clips's work: `clips` clips of the first `max_frames` frames (None: all).
+
+    The container's frame count decides which frames to decode; when it is
+    missing or too large (the stream ends early), the frames are counted and
+    sampled again from what really decodes.
+    """
     path = _existing_file(path)
     height, width = _frame_size(size)
     if num_frames < 1 or clips < 1:
         raise ValueError(f"num_frames and clips must be >= 1, got {num_frames} and {clips}")
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
     if color not in COLORS:
         raise ValueError(f"color must be one of {', '.join(COLORS)}, got {color!r}")
     capture = _open_capture(path)
     try:
         declared = _declared_frame_count(capture)
+        considered = declared if max_frames is None else min(declared, max_frames)
         counted = None
-        if declared > 0:
-            segments = segment_indices(declared, num_frames, clips)
+        if considered > 0:
+            segments = segment_indices(considered, num_frames, clips)
             wanted = sorted({i for segment in segments for i in segment})
             decoded, walked = _walk(capture, wanted, height, width)
             if len(decoded) < len(wanted):
-                if walked > max(wanted):
+                if walked > wanted[-1]:
                     raise ClipError(f"{path}: frame {min(set(wanted) - set(decoded))} cannot be decoded")
-                counted = walked
+                counted = walked  # grab() failed early: the stream has exactly `walked` frames
     finally:
         capture.release()
-    if declared <= 0 or counted is not None:
-        counted = count_frames(path) if counted is None else counted
+    if considered <= 0 or counted is not None:
+        counted = count_frames(path, max_frames) if counted is None else counted
         if counted < 1:
             raise ClipError(f"{path}: no decodable video frames (is it a video?)")
         segments = segment_indices(counted, num_frames, clips)
         decoded = _decode_counted(path, sorted({i for segment in segments for i in segment}), height, width)
-    source = declared if counted is None else counted
+    source = considered if counted is None else counted
     result = []
     for segment in segments:
         frames = np.stack([decoded[i] for i in segment])  # [T, H, W, 3] uint8 RGB
         if color == "gray":
             frames = to_gray(frames)
-        padded = len(set(segment)) < num_frames  # the segment had fewer frames: some repeat
-        result.append(Clip(frames, source_frames=source, padded=padded, partial=declared > source))
+        padded = len(set(segment)) < num_frames  # fewer source frames than T: some repeat
+        result.append(Clip(frames, source_frames=source, padded=padded, partial=considered > source))
     return result
 
 
@@ -171,32 +175,6 @@ def to_gray(frames: np.ndarray) -> np.ndarray:
     """[T, H, W, 3] RGB -> [T, H, W, 3] with each pixel's luminance (ITU-R 601) in all three channels."""
     luminance = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in frames])  # [T, H, W]
     return np.repeat(luminance[..., None], 3, axis=-1)
-
-
-def _sample(path: Path, num_frames: int, height: int, width: int, max_frames: int | None) -> Clip:
-    """read_clip's work once the arguments are checked."""
-    capture = _open_capture(path)
-    try:
-        declared = _declared_frame_count(capture)
-        considered = declared if max_frames is None else min(declared, max_frames)
-        counted = None
-        if considered > 0:
-            indices = sample_indices(considered, num_frames)
-            decoded, walked = _walk(capture, indices, height, width)
-            if len(decoded) == len(set(indices)):
-                frames = np.stack([decoded[i] for i in indices])
-                return Clip(frames, source_frames=considered, padded=considered < num_frames, partial=False)
-            if walked > max(indices):
-                raise ClipError(f"{path}: frame {min(set(indices) - set(decoded))} cannot be decoded")
-            counted = walked  # grab() failed early: the stream has exactly `walked` frames
-    finally:
-        capture.release()
-
-    # The header's count was missing or too large: sample from what really decodes.
-    if counted is None:
-        counted = count_frames(path, max_frames)
-    frames = _read_counted(path, counted, num_frames, height, width)
-    return Clip(frames, source_frames=counted, padded=counted < num_frames, partial=considered > counted)
 
 
 def count_frames(path: str | os.PathLike, max_frames: int | None = None) -> int:
@@ -305,15 +283,6 @@ def to_rgb(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     """A decoded BGR frame [h, w, 3] -> [height, width, 3] RGB."""
     frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-
-
-def _read_counted(path: Path, frame_count: int, num_frames: int, height: int, width: int) -> np.ndarray:
-    """Sample from a clip known to have `frame_count` frames, reading it from the start again."""
-    if frame_count < 1:
-        raise ClipError(f"{path}: no decodable video frames (is it a video?)")
-    indices = sample_indices(frame_count, num_frames)
-    decoded = _decode_counted(path, sorted(set(indices)), height, width)
-    return np.stack([decoded[i] for i in indices])
 
 
 def _decode_counted(path: Path, wanted: list[int], height: int, width: int) -> dict[int, np.ndarray]:
