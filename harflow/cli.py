@@ -61,8 +61,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     data = Path(args.work_dir) / "data" / "synth"
     started = time.monotonic()
+    config = _pipeline_config(args, dataset_root=str(data))  # a bad option fails here, before any clip is made
     synth.generate(data, _synth_config(args), progress=_progress("synth"))
-    config = _pipeline_config(args, dataset_root=str(data))
     code = _run_and_report(config)
     if code != 0:
         return code

@@ -90,6 +90,13 @@ def test_a_misspelt_variant_is_a_one_line_error(tmp_path):
     assert len(lines) == 1 and "mobilenet+rnn" in lines[0] and "BACKBONE+HEAD" in lines[0]
 
 
+def test_a_bad_demo_option_is_a_one_line_error_before_any_clip_is_made(tmp_path):
+    result = harflow("demo", "--train-segments", "0", "--work-dir", str(tmp_path / "work"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "harflow: error: train_segments must be >= 1, not 0"
+    assert not (tmp_path / "work" / "data").exists()
+
+
 def test_compare_without_a_run_is_a_one_line_error(tmp_path):
     result = harflow("compare", str(tmp_path))
     assert result.returncode == 2
