@@ -71,8 +71,8 @@ def main() -> None:
     from keras import layers
 
     from harflow.config import IngestConfig, TrainConfig
-    from trainer.export import export_saved_model
-    from trainer.model import build_model
+    from harflow.trainer.export import export_saved_model
+    from harflow.trainer.model import build_model
 
     t, size = args.frames, args.size
     ingest = IngestConfig(num_frames=t, image_size=size)

@@ -107,7 +107,7 @@ def component(clips, config, workers: int) -> dict:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from components.video_example_gen.beam_job import write_examples
+    from harflow.components.video_example_gen.beam_job import write_examples
 
     mode = "multi_processing" if workers > 1 else "in_memory"
     options = PipelineOptions([f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"])
@@ -148,7 +148,7 @@ def main() -> None:
 
     import tensorflow as tf  # noqa: F401  (imported once up front: not part of any timing)
 
-    from components.datasets_folder import read_folder
+    from harflow.components.datasets_folder import read_folder
     from harflow.config import IngestConfig
     from harflow.video import read_clip
 

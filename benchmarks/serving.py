@@ -44,7 +44,7 @@ CLASS_NAMES = [f"class{i:02d}" for i in range(101)]  # UCF101's class count
 def goal_model(num_frames: int, image_size: int, num_classes: int):
     """The model zoo's mobilenet_v2+gru (random weights: weights do not change the time); uint8 frames in."""
     from harflow.config import IngestConfig, TrainConfig
-    from trainer.model import build_model
+    from harflow.trainer.model import build_model
 
     ingest = IngestConfig(num_frames=num_frames, image_size=image_size)
     return build_model(num_classes, ingest, TrainConfig(backbone="mobilenet_v2", head="gru", weights="none"))
@@ -52,13 +52,13 @@ def goal_model(num_frames: int, image_size: int, num_classes: int):
 
 def default_model(num_classes: int):
     from harflow.config import IngestConfig, TrainConfig
-    from trainer.model import build_model
+    from harflow.trainer.model import build_model
 
     return build_model(num_classes, IngestConfig(), TrainConfig()), IngestConfig()
 
 
 def export(model, base: Path, ingest) -> Path:
-    from trainer.export import export_saved_model
+    from harflow.trainer.export import export_saved_model
 
     export_saved_model(model, str(base / "1"), CLASS_NAMES[: model.output_shape[-1]], ingest)
     return base
@@ -128,12 +128,12 @@ def concurrent(make_client, clips: list[Path], clients: int) -> tuple[list[float
 
 
 def measure(label: str, base: Path, clips: list[Path], clients: int) -> list[list[object]]:
-    from serving.clients import GrpcClient
-    from serving.predict import load_model
-    from serving.standin import GrpcStandIn
+    from harflow.serving.clients import GrpcClient
+    from harflow.serving.predict import load_model
+    from harflow.serving.standin import GrpcStandIn
 
     from harflow.config import ServingConfig
-    from serving.inputs import clip_input
+    from harflow.serving.inputs import clip_input
 
     model = load_model(base)
     decode = time_calls(lambda clip: clip_input(clip, model.num_frames, model.image_size), clips)

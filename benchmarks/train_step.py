@@ -25,7 +25,7 @@ from benchmarks.report import markdown_table, write_section  # noqa: E402
 
 def build(first_stride: int, num_classes: int = 8):
     from harflow.config import IngestConfig, TrainConfig
-    from trainer import backbones, model as models
+    from harflow.trainer import backbones, model as models
 
     default = backbones.FROM_SCRATCH["small"]
     backbones.FROM_SCRATCH["small"] = functools.partial(backbones.small_cnn, first_stride=first_stride)

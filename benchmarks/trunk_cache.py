@@ -52,7 +52,7 @@ def write_split(path: Path, clips_per_class: int, seed: int, frames: int = 8, si
     import numpy as np
     import tensorflow as tf
 
-    from components.video_example_gen.executor import encode_jpeg
+    from harflow.components.video_example_gen.executor import encode_jpeg
     from harflow import features
     from harflow.synth import CLASSES, SynthConfig, render_clip
     from harflow.video import sample_indices
@@ -118,11 +118,11 @@ def main() -> None:
     import numpy as np
 
     from harflow.config import IngestConfig, TrainConfig
-    from trainer.augment import augmented
-    from trainer.backbones import imagenet_weights
-    from trainer.data import clip_dataset
-    from trainer.model import assemble, build_parts, compile_model
-    from trainer.trunk_cache import cache_datasets
+    from harflow.trainer.augment import augmented
+    from harflow.trainer.backbones import imagenet_weights
+    from harflow.trainer.data import clip_dataset
+    from harflow.trainer.model import assemble, build_parts, compile_model
+    from harflow.trainer.trunk_cache import cache_datasets
 
     ingest = IngestConfig()  # 8 frames of 64x64, the pipeline's default
     weights = "imagenet" if args.weights_dir else "none"

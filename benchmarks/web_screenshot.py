@@ -88,8 +88,8 @@ def main() -> None:
         raise SystemExit(f"no headless browser: {reason}")
 
     from harflow.config import WebConfig
-    from serving.backends import InProcessPredictor
-    from serving.web.server import BackgroundServer
+    from harflow.serving.backends import InProcessPredictor
+    from harflow.serving.web.server import BackgroundServer
 
     with tempfile.TemporaryDirectory(prefix="harflow-screenshot-") as tmp:
         clip = actions_clip(Path(tmp) / "three actions.webm", args.actions.split(","))

@@ -146,7 +146,7 @@ def detect_layout(root: str | Path) -> str:
     ucf101: classInd.txt; hmdb51: <class>_test_split<N>.txt files (in the root or
     in testTrainMulti_7030_splits/); folder: neither, but class folders of videos.
     """
-    from components import datasets_folder, datasets_hmdb51
+    from harflow.components import datasets_folder, datasets_hmdb51
 
     root = Path(root)
     if not root.is_dir():
@@ -173,7 +173,7 @@ def read_dataset(kind: str, root: str | Path, split: int = 1, val_fraction: floa
 
     options go to the folder reader (groups, random_split, test_fraction, seed).
     """
-    from components import datasets_folder, datasets_hmdb51
+    from harflow.components import datasets_folder, datasets_hmdb51
 
     if kind == "auto":
         kind = detect_layout(root)

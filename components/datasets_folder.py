@@ -28,7 +28,7 @@ import random
 import re
 from pathlib import Path
 
-from components.datasets import EVAL, TRAIN, VAL, ClipRecord, DatasetError, DatasetIndex, validation_groups
+from harflow.components.datasets import EVAL, TRAIN, VAL, ClipRecord, DatasetError, DatasetIndex, validation_groups
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".webm", ".mov")
 GROUP_SOURCES = ("auto", "subfolder", "name")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from components.datasets import EVAL, TRAIN, VAL, ClipRecord, DatasetError, DatasetIndex, validation_groups
+from harflow.components.datasets import EVAL, TRAIN, VAL, ClipRecord, DatasetError, DatasetIndex, validation_groups
 
 SPLIT_DIR = "testTrainMulti_7030_splits"
 _SPLIT_FILE = re.compile(r"^(?P<cls>.+)_test_split(?P<split>[123])\.txt$")

@@ -62,6 +62,11 @@ class EnvironmentError_(RuntimeError):
     """A problem building or entering the environment, with the fix in its message."""
 
 
+def inside() -> bool:
+    """True in a process that harflow's environment started (or a shell inside it)."""
+    return os.environ.get(IN_ENV_FLAG) == "1"
+
+
 def say(message: str) -> None:
     print(f"harflow env: {message}", file=sys.stderr, flush=True)
 
@@ -127,9 +132,20 @@ class Layout:
 
     @property
     def venv_on_host(self) -> Path:
-        if self.rootfs is None:
-            return self.venv_inside
-        return self.rootfs / str(self.venv_inside).lstrip("/")
+        return self.on_host(self.venv_inside)
+
+    @property
+    def clone_venv_inside(self) -> Path:
+        """This clone's overlay venv (harflow installed editable) on top of the shared one."""
+        base = self.cache if self.rootfs is None else Path("/opt/harflow")
+        return base / "clones" / _clone_key()
+
+    @property
+    def clone_venv_on_host(self) -> Path:
+        return self.on_host(self.clone_venv_inside)
+
+    def on_host(self, inside: Path) -> Path:
+        return inside if self.rootfs is None else self.rootfs / str(inside).lstrip("/")
 
 
 def layout() -> Layout:
@@ -141,11 +157,11 @@ def layout() -> Layout:
 # --------------------------------------------------------------------------- running
 
 
-def _environment_variables(venv: Path) -> dict[str, str]:
+def _environment_variables(lay: Layout) -> dict[str, str]:
     variables = {k: v for k, v in os.environ.items() if k not in DROPPED_VARIABLES}
-    variables["PATH"] = f"{venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    venv = lay.clone_venv_inside
+    variables["PATH"] = f"{venv}/bin:{lay.venv_inside}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     variables["VIRTUAL_ENV"] = str(venv)
-    variables["PYTHONPATH"] = str(REPO_ROOT)
     variables[IN_ENV_FLAG] = "1"
     variables.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's INFO/WARNING start-up chatter
     variables.setdefault("KERAS_BACKEND", "tensorflow")
@@ -189,7 +205,8 @@ def command_in_rootfs(rootfs: Path, argv: list[str], cwd: str) -> list[str]:
 def run(argv: list[str], lay: Layout | None = None) -> int:
     """Run `argv` inside the environment (built first if needed); its exit status."""
     lay = lay or ensure()
-    variables = _environment_variables(lay.venv_inside)
+    _install_this_clone(lay)
+    variables = _environment_variables(lay)
     if lay.rootfs is None:
         command = argv
     else:
@@ -201,12 +218,13 @@ def run(argv: list[str], lay: Layout | None = None) -> int:
         return 130
 
 
-def _run_step(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
+def _run_step(command: list[str], what: str, env: dict[str, str] | None = None, quiet: bool = False) -> None:
     started = time.monotonic()
     code = subprocess.call(command, env=env)
     if code != 0:
         raise EnvironmentError_(f"{what} failed (exit {code}); see the output above, fix it, and run again")
-    say(f"{what}: done in {time.monotonic() - started:.0f} s")
+    if not quiet:
+        say(f"{what}: done in {time.monotonic() - started:.0f} s")
 
 
 # --------------------------------------------------------------------------- building
@@ -330,6 +348,70 @@ def _build_venv(lay: Layout, requirements: list[str]) -> None:
         if old != venv_host:
             say(f"removing the outdated environment {old.name}")
             _remove_tree(old)
+
+
+def _clone_key() -> str:
+    return hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:12]
+
+
+def _clone_marker(lay: Layout) -> str:
+    """What a clone's overlay depends on: the clone, its pyproject.toml and the shared venv."""
+    digest = hashlib.sha256((REPO_ROOT / "pyproject.toml").read_bytes()).hexdigest()[:12]
+    return json.dumps({"clone": str(REPO_ROOT), "pyproject": digest, "venv": lay.digest})
+
+
+def _install_this_clone(lay: Layout) -> None:
+    """Give this clone its own overlay venv, with the clone installed editable (`pip install -e`).
+
+    The shared venv holds the pinned dependencies; each clone (a developer's, CI's fresh clone, a
+    git worktree) gets a thin venv of its own whose one .pth adds the shared site-packages, so two
+    clones never overwrite each other's install. Installed, the package is `harflow` with its
+    stages mapped from the clone's top-level folders (pyproject.toml's package-dir), exactly as
+    from a wheel. Made once per clone, in a few seconds; overlays of clones that are gone are removed.
+    """
+    overlay_host = lay.clone_venv_on_host
+    marker = overlay_host / "harflow-clone.json"
+    if marker.is_file() and marker.read_text() == _clone_marker(lay):
+        return
+    with _locked(lay.cache):
+        if marker.is_file() and marker.read_text() == _clone_marker(lay):
+            return
+        _remove_stale_overlays(lay)
+        if overlay_host.exists():
+            _remove_tree(overlay_host)
+        shared_python = str(lay.venv_inside / "bin/python")
+        overlay = lay.clone_venv_inside
+        # the overlay's one .pth adds the shared venv's site-packages (and runs its .pth files)
+        script = (
+            "import pathlib, sys, sysconfig\n"
+            f"shared = pathlib.Path({str(lay.venv_inside)!r})\n"
+            "site_dir = pathlib.Path(sysconfig.get_path('purelib'))\n"
+            "shared_site = shared / site_dir.relative_to(sys.prefix)\n"
+            "(site_dir / '_harflow_shared_venv.pth').write_text("
+            "f'import site; site.addsitedir({str(shared_site)!r})\\n')\n"
+        )
+        steps = [
+            [shared_python, "-m", "venv", "--without-pip", str(overlay)],
+            [str(overlay / "bin/python"), "-c", script],
+            [str(overlay / "bin/python"), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(REPO_ROOT)],
+        ]
+        variables = {k: v for k, v in os.environ.items() if k not in DROPPED_VARIABLES}
+        variables["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        for step in steps:
+            command = step if lay.rootfs is None else command_in_rootfs(lay.rootfs, step, "/")
+            _run_step(command, f"installing this clone into {overlay}", env=variables, quiet=True)
+        marker.write_text(_clone_marker(lay))
+
+
+def _remove_stale_overlays(lay: Layout) -> None:
+    """Remove the overlay venvs of clones that no longer exist (CI's clones, deleted worktrees)."""
+    for overlay in lay.clone_venv_on_host.parent.glob("*"):
+        try:
+            clone = Path(json.loads((overlay / "harflow-clone.json").read_text())["clone"])
+        except (OSError, ValueError, KeyError):
+            continue
+        if not (clone / "pyproject.toml").exists():
+            _remove_tree(overlay)
 
 
 def is_ready(lay: Layout) -> bool:

@@ -106,7 +106,7 @@ def trainer_resources(kubeflow: KubeflowConfig):
 
 def build_pipeline(config: PipelineConfig, kubeflow: KubeflowConfig):
     """create_pipeline(config) with runtime parameters, the Trainers' resources and ingestion's Beam options."""
-    from pipeline.pipeline import TRAINER_ID_PREFIX, create_pipeline
+    from harflow.pipeline.pipeline import TRAINER_ID_PREFIX, create_pipeline
 
     config = cluster_config(config)
     pipeline = create_pipeline(config, runtime_parameters=runtime_parameters(config))

@@ -85,7 +85,7 @@ def parse_parameters(assignments: list[str], spec) -> dict:
         except ValueError:
             raise ValueError(f"--param {name}={text}: not a valid {_type_name(kind)}") from None
         if name in ("data_root", "serving_base"):
-            from kubeflow.compile import check_pod_path
+            from harflow.kubeflow.compile import check_pod_path
 
             check_pod_path(f"--param {name}", text)
     return values
@@ -122,7 +122,7 @@ def submit(
     service_account: str = "",
 ) -> Submission:
     """Upload `spec_path` (a new version when the pipeline exists) and start a run in `experiment`."""
-    from kubeflow.compile import read_spec
+    from harflow.kubeflow.compile import read_spec
 
     spec = read_spec(spec_path)
     name = spec.pipeline_info.name

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from harflow.config import PipelineConfig
 
-TRAINER_RUN_FN = "trainer.task.run_fn"
+TRAINER_RUN_FN = "harflow.trainer.task.run_fn"
 TRAINER_ID_PREFIX = "trainer_"
 
 
@@ -106,7 +106,7 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None, run
 
 def ingest_components(config: PipelineConfig, runtime: dict | None = None):
     """Videos -> TFRecord frame sequences. Returns (components, the Examples channel)."""
-    from components.video_example_gen.component import VideoExampleGen
+    from harflow.components.video_example_gen.component import VideoExampleGen
 
     example_gen = VideoExampleGen(
         ingest_config_json=_json(config.ingest),
@@ -150,7 +150,7 @@ def training_components(config: PipelineConfig, examples):
 
     from tfx import v1 as tfx
 
-    from components.model_comparison.component import ModelComparison
+    from harflow.components.model_comparison.component import ModelComparison
 
     trainers = []
     for train in config.train.variant_configs():
@@ -197,7 +197,7 @@ def gate_and_push_components(config: PipelineConfig, examples, model, runtime: d
     """
     from tfx import v1 as tfx
 
-    from serving.pusher import VersionedPusher
+    from harflow.serving.pusher import VersionedPusher
 
     baseline = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,

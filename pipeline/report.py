@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from pipeline.run import RunSummary
+from harflow.pipeline.run import RunSummary
 
 
 def per_class(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

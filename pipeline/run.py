@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harflow.config import PipelineConfig
-from pipeline.pipeline import variant_of
+from harflow.pipeline.pipeline import variant_of
 
 ACCURACY_METRIC = "sparse_categorical_accuracy"
 # With a baseline, TFMA scores both models; its output keys name them "candidate" and "baseline".
@@ -53,7 +53,7 @@ _BEAM_WORKER_CHATTER = _DropBeamWorkerChatter()
 
 def run_locally(config: PipelineConfig) -> Outcome:
     """Run the whole pipeline for `config`; returns what it produced."""
-    from pipeline.pipeline import create_pipeline
+    from harflow.pipeline.pipeline import create_pipeline
 
     # addFilter ignores a filter that is already there, so repeated runs add it once
     logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_BEAM_WORKER_CHATTER)

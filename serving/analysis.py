@@ -19,8 +19,8 @@ import numpy as np
 
 from harflow.config import WebConfig
 from harflow.video import ClipError, count_frames, still_image_format
-from serving.inputs import clip_input, top_classes
-from serving.windows import Segment, frames_for, timeline
+from harflow.serving.inputs import clip_input, top_classes
+from harflow.serving.windows import Segment, frames_for, timeline
 
 # the file names `harflow predict FOLDER` takes as clips (and the upload suffixes the web app keeps)
 VIDEO_SUFFIXES = (".avi", ".mp4", ".m4v", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".ogv", ".wmv", ".flv", ".3gp")

@@ -17,7 +17,7 @@ class InProcessPredictor:
     """An exported SavedModel (or the newest version of a TF Serving base path), loaded here once."""
 
     def __init__(self, model_path: str):
-        from serving.predict import load_model
+        from harflow.serving.predict import load_model
 
         self.model = load_model(model_path)
         self.class_names = self.model.class_names
@@ -54,7 +54,7 @@ class ServerPredictor:
 
 def open_predictor(model_path: str, server: str | None = None, rest: str | None = None, serving: ServingConfig = ServingConfig()):
     """--server HOST:PORT (gRPC) or --rest URL -> ServerPredictor; else the model at model_path, in process."""
-    from serving.clients import GrpcClient, RestClient
+    from harflow.serving.clients import GrpcClient, RestClient
 
     if server and rest:
         raise ValueError("give --server HOST:PORT (gRPC) or --rest URL, not both")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from harflow.config import ServingConfig
-from serving.inputs import clip_input, top_classes
+from harflow.serving.inputs import clip_input, top_classes
 
 FRAMES_INPUT = "frames"
 PROBABILITIES_OUTPUT = "probabilities"

@@ -18,9 +18,9 @@ import numpy as np
 
 from harflow.config import WebConfig
 from harflow.video import ClipError
-from serving.analysis import check_video_file
-from serving.inputs import top_classes
-from serving.windows import RollingWindow, frames_for, to_model_frame
+from harflow.serving.analysis import check_video_file
+from harflow.serving.inputs import top_classes
+from harflow.serving.windows import RollingWindow, frames_for, to_model_frame
 
 WRITERS = {".mp4": "mp4v", ".avi": "MJPG"}  # what this OpenCV build can encode
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.inputs import clip_input, top_classes
+from harflow.serving.inputs import clip_input, top_classes
 
 MODEL_INFO = Path("assets.extra") / "harflow.json"
 

@@ -26,7 +26,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import io_utils, json_utils, proto_utils
 
 from harflow.config import is_uri
-from serving import versions
+from harflow.serving import versions
 
 KEEP_VERSIONS_KEY = "keep_versions"  # in the component's custom_config
 GATE_KEY = "harflow_gate"  # the run's GateConfig as JSON, kept in MLMD for `harflow runs show`

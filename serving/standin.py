@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serving import versions
+from harflow.serving import versions
 
 
 class ModelStore:

@@ -16,8 +16,8 @@ def export_untrained_model(export_dir: Path, seed: int = 0, num_frames: int = 4,
     """harflow's model with random weights, exported by the trainer's own exporter (the real signatures)."""
     import keras
 
-    from trainer.export import export_saved_model
-    from trainer.model import build_model
+    from harflow.trainer.export import export_saved_model
+    from harflow.trainer.model import build_model
 
     keras.utils.set_random_seed(seed)
     ingest = IngestConfig(num_frames=num_frames, image_size=image_size)

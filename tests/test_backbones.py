@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from harflow.config import BACKBONE_NAMES, HEAD_NAMES, IngestConfig, TrainConfig
-from trainer.backbones import IMAGENET, imagenet_cnn, set_trainable_layers, split_at_trainable, trainable_layers
-from trainer.model import build_model
+from harflow.trainer.backbones import IMAGENET, imagenet_cnn, set_trainable_layers, split_at_trainable, trainable_layers
+from harflow.trainer.model import build_model
 
 TINY = IngestConfig(num_frames=2, image_size=32)
 SHARED_KERAS_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "weights" / "keras-home"

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from harflow.config import TrainConfig
-from trainer.data import clip_dataset, label_counts
-from trainer.trunk_cache import cached_dataset
+from harflow.trainer.data import clip_dataset, label_counts
+from harflow.trainer.trunk_cache import cached_dataset
 from record_fixtures import write_records
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.model_comparison.metrics import UCF101_GROUPS, categories_for, score, video_scores
-from components.model_comparison.report import mean_over_runs, write_comparison
+from harflow.components.model_comparison.metrics import UCF101_GROUPS, categories_for, score, video_scores
+from harflow.components.model_comparison.report import mean_over_runs, write_comparison
 
 CLASSES = ["MoveLeft", "MoveRight", "Grow", "Shrink", "RotateClockwise", "RotateAnticlockwise"]
 UCF101_INDEX = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "splits" / "ucf101" / "classInd.txt"
@@ -87,7 +87,7 @@ def test_several_runs_are_averaged_per_variant(tmp_path):
 def test_more_variants_than_model_comparison_has_inputs_are_refused():
     from tfx.types import channel, standard_artifacts
 
-    from components.model_comparison.component import MAX_VARIANTS, ModelComparison
+    from harflow.components.model_comparison.component import MAX_VARIANTS, ModelComparison
 
     examples = channel.Channel(type=standard_artifacts.Examples)
     models = [channel.Channel(type=standard_artifacts.Model) for _ in range(MAX_VARIANTS + 1)]

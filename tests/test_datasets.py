@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from components.datasets import EVAL, TRAIN, VAL, DatasetError, group_of, read_ucf101, validation_groups
+from harflow.components.datasets import EVAL, TRAIN, VAL, DatasetError, group_of, read_ucf101, validation_groups
 
 SHARED_UCF101 = Path(__file__).resolve().parents[2] / "shared" / "data" / "splits" / "ucf101"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.datasets import EVAL, read_dataset
+from harflow.components.datasets import EVAL, read_dataset
 from harflow import download
 from harflow.download import DownloadError
 from rar5 import write_rar5

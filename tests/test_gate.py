@@ -66,8 +66,8 @@ def config_for(work: Path, data: Path, seed: int) -> PipelineConfig:
 @pytest.fixture(scope="module")
 def three_runs(tmp_path_factory):
     """Runs 1-3 above; after each: (outcome, the versions in the serving dir, saved_model.pb of the newest)."""
-    from pipeline.run import run_locally
-    from serving.versions import versions
+    from harflow.pipeline.run import run_locally
+    from harflow.serving.versions import versions
 
     work = tmp_path_factory.mktemp("gate")
     source = work / "synth"
@@ -109,7 +109,7 @@ def test_a_worse_candidate_is_not_blessed_and_the_served_version_stays(three_run
 
 
 def test_runs_lists_every_run_with_its_gate_decision_and_pushed_version(three_runs):
-    from pipeline.run import list_runs
+    from harflow.pipeline.run import list_runs
 
     config, results = three_runs
     runs = list_runs(config)
@@ -121,8 +121,8 @@ def test_runs_lists_every_run_with_its_gate_decision_and_pushed_version(three_ru
 
 
 def test_runs_show_renders_per_class_recall_precision_and_the_confusion_matrix(three_runs):
-    from pipeline.report import evaluation_markdown
-    from pipeline.run import list_runs, model_class_names, read_confusion_matrix
+    from harflow.pipeline.report import evaluation_markdown
+    from harflow.pipeline.run import list_runs, model_class_names, read_confusion_matrix
 
     config, _ = three_runs
     better = list_runs(config)[1]

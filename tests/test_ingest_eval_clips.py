@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.datasets import EVAL, TRAIN, ClipRecord
-from components.video_example_gen.beam_job import clip_example, write_examples
+from harflow.components.datasets import EVAL, TRAIN, ClipRecord
+from harflow.components.video_example_gen.beam_job import clip_example, write_examples
 from harflow import features
 from harflow.config import IngestConfig
 from harflow.video import segment_indices, write_video
@@ -120,8 +120,8 @@ def test_train_segments_must_be_positive():
 
 
 def test_the_comparison_reads_each_eval_clips_video_in_the_order_the_clips_are_scored(tmp_path):
-    from components.model_comparison.executor import clip_videos
-    from trainer.data import clip_dataset
+    from harflow.components.model_comparison.executor import clip_videos
+    from harflow.trainer.data import clip_dataset
 
     ingest(tmp_path, tmp_path / "out", eval_clips_per_video=3)
     files = [str(tmp_path / "out" / "Split-eval" / "*")]
@@ -135,7 +135,7 @@ def test_the_comparison_reads_each_eval_clips_video_in_the_order_the_clips_are_s
 
 
 def test_without_several_clips_each_eval_clip_is_its_own_video(tmp_path):
-    from components.model_comparison.executor import clip_videos
+    from harflow.components.model_comparison.executor import clip_videos
 
     ingest(tmp_path, tmp_path / "out")
     assert sorted(clip_videos([str(tmp_path / "out" / "Split-eval" / "*")])) == ["walk/v_walk_g01_c01.avi", "walk/v_walk_g02_c01.avi"]

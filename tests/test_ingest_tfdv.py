@@ -15,7 +15,7 @@ def test_tfdv_statistics_cover_the_small_features_but_not_the_frames(tmp_path):
     from tfx import v1 as tfx
     from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 
-    from pipeline.pipeline import ingest_components
+    from harflow.pipeline.pipeline import ingest_components
 
     rng = np.random.default_rng(0)
     for cls in ("jump", "wave"):

@@ -32,7 +32,7 @@ def cluster_config(**changes) -> PipelineConfig:
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     """The pipeline of two variants compiled once, with GPUs for the Trainers and a Beam option for ingestion."""
-    from kubeflow.compile import compile_pipeline
+    from harflow.kubeflow.compile import compile_pipeline
 
     output = tmp_path_factory.mktemp("kfp") / "pipeline.yaml"
     config = cluster_config().with_train(TrainConfig(epochs=2, variants=("small+gru", "small+lstm")))
@@ -51,7 +51,7 @@ def node_of(task: str) -> str:
 
 
 def local_components(config: PipelineConfig) -> list:
-    from pipeline.pipeline import create_pipeline
+    from harflow.pipeline.pipeline import create_pipeline
 
     return create_pipeline(config).components
 
@@ -162,7 +162,7 @@ def test_each_trainers_model_reaches_model_comparison_on_an_input_of_its_own(com
 
 
 def test_a_relative_data_root_is_refused_naming_it(tmp_path):
-    from kubeflow.compile import compile_pipeline
+    from harflow.kubeflow.compile import compile_pipeline
 
     config = PipelineConfig(work_dir="gs://bucket/harflow", serving_dir="/models/h", ingest=IngestConfig(dataset_root="data/ucf101"))
     with pytest.raises(ValueError, match=r"^--data 'data/ucf101' is a relative path, which means nothing in a Kubeflow pod"):
@@ -171,7 +171,7 @@ def test_a_relative_data_root_is_refused_naming_it(tmp_path):
 
 def test_an_object_storage_serving_base_is_refused_with_the_mount_hint(tmp_path):
     """The default serving base under a gs:// work dir is a URI: the Pusher needs a file system (renames)."""
-    from kubeflow.compile import compile_pipeline
+    from harflow.kubeflow.compile import compile_pipeline
 
     config = PipelineConfig(work_dir="gs://bucket/harflow", ingest=IngestConfig(dataset_root="/data/ucf101"))
     with pytest.raises(ValueError, match=r"'gs://bucket/harflow/serving/harflow' is object storage, but it must be a file system path in the pods .* /gcs/BUCKET/"):
@@ -179,7 +179,7 @@ def test_an_object_storage_serving_base_is_refused_with_the_mount_hint(tmp_path)
 
 
 def test_a_json_output_is_the_same_spec_as_json(tmp_path):
-    from kubeflow.compile import compile_pipeline, read_spec
+    from harflow.kubeflow.compile import compile_pipeline, read_spec
 
     output = tmp_path / "pipeline.json"
     compile_pipeline(cluster_config(), KubeflowConfig(output=str(output)))
@@ -188,7 +188,7 @@ def test_a_json_output_is_the_same_spec_as_json(tmp_path):
 
 
 def test_a_file_that_is_not_a_spec_is_a_clear_error(tmp_path):
-    from kubeflow.compile import read_spec
+    from harflow.kubeflow.compile import read_spec
 
     path = tmp_path / "notes.yaml"
     path.write_text("steps: [a, b]\n")

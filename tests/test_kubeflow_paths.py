@@ -27,7 +27,7 @@ def test_absolute_keeps_uris_and_resolves_local_paths(tmp_path, monkeypatch):
 
 
 def test_video_example_gen_takes_the_runtime_overrides_over_its_config():
-    from components.video_example_gen.executor import ingest_config
+    from harflow.components.video_example_gen.executor import ingest_config
 
     base = json.dumps({"dataset_root": "/data/synth", "dataset": "auto", "split": 1, "num_frames": 4})
     config = ingest_config({"ingest_config": base, "dataset_root": "gs://bucket/ucf101", "dataset": "ucf101", "split": 3})
@@ -35,7 +35,7 @@ def test_video_example_gen_takes_the_runtime_overrides_over_its_config():
 
 
 def test_video_example_gen_keeps_its_config_where_no_override_is_set():
-    from components.video_example_gen.executor import ingest_config
+    from harflow.components.video_example_gen.executor import ingest_config
 
     base = json.dumps({"dataset_root": "/data/synth", "dataset": "folder", "split": 2})
     config = ingest_config({"ingest_config": base, "dataset_root": None, "dataset": "", "split": None})

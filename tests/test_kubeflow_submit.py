@@ -20,7 +20,7 @@ from tests.kfp_standin import running_standin
 @pytest.fixture(scope="module")
 def spec_file(tmp_path_factory):
     """A spec compiled once (seconds), as `harflow kubeflow compile` writes it."""
-    from kubeflow.compile import compile_pipeline
+    from harflow.kubeflow.compile import compile_pipeline
 
     output = tmp_path_factory.mktemp("kfp") / "pipeline.yaml"
     config = PipelineConfig(
@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 def test_submit_uploads_the_spec_as_a_pipeline(spec_file):
-    from kubeflow.submit import Connection, submit
+    from harflow.kubeflow.submit import Connection, submit
 
     with running_standin() as (url, state):
         submit(str(spec_file), Connection(host=url))
@@ -52,7 +52,7 @@ def test_submit_uploads_the_spec_as_a_pipeline(spec_file):
 
 
 def test_submit_starts_a_run_of_the_uploaded_version_with_the_parameters(spec_file):
-    from kubeflow.submit import Connection, submit
+    from harflow.kubeflow.submit import Connection, submit
 
     with running_standin() as (url, state):
         done = submit(str(spec_file), Connection(host=url), experiment="ucf101", parameters={"split": 3, "data_root": "/data/hmdb51"})
@@ -66,7 +66,7 @@ def test_submit_starts_a_run_of_the_uploaded_version_with_the_parameters(spec_fi
 
 
 def test_a_second_submission_is_a_new_version_of_the_same_pipeline_in_the_same_experiment(spec_file):
-    from kubeflow.submit import Connection, submit
+    from harflow.kubeflow.submit import Connection, submit
 
     with running_standin() as (url, state):
         first = submit(str(spec_file), Connection(host=url))
@@ -79,7 +79,7 @@ def test_a_second_submission_is_a_new_version_of_the_same_pipeline_in_the_same_e
 
 
 def test_a_token_is_sent_as_a_bearer_token(spec_file):
-    from kubeflow.submit import Connection, submit
+    from harflow.kubeflow.submit import Connection, submit
 
     with running_standin(token="s3cret") as (url, state):
         submit(str(spec_file), Connection(host=url, token="s3cret"))
@@ -88,7 +88,7 @@ def test_a_token_is_sent_as_a_bearer_token(spec_file):
 
 def test_a_refused_sign_in_is_a_one_line_error_that_says_how_to_sign_in(spec_file):
     """With a namespace (multi-user Kubeflow, where sign-in is), kfp.Client skips its health check."""
-    from kubeflow.submit import Connection, KubeflowError, submit
+    from harflow.kubeflow.submit import Connection, KubeflowError, submit
 
     with running_standin(token="s3cret") as (url, state):
         with pytest.raises(KubeflowError, match=rf"^Kubeflow Pipelines at {url} answered 401 .*\(sign in: --token"):
@@ -97,7 +97,7 @@ def test_a_refused_sign_in_is_a_one_line_error_that_says_how_to_sign_in(spec_fil
 
 
 def test_an_unreachable_host_is_a_one_line_error_naming_it(spec_file):
-    from kubeflow.submit import Connection, KubeflowError, submit
+    from harflow.kubeflow.submit import Connection, KubeflowError, submit
 
     host = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(KubeflowError, match=rf"^cannot reach Kubeflow Pipelines at {host} \(.*\); check --host") as error:
@@ -106,8 +106,8 @@ def test_an_unreachable_host_is_a_one_line_error_naming_it(spec_file):
 
 
 def test_parameters_are_typed_by_the_spec_and_unknown_names_refused(spec_file):
-    from kubeflow.compile import read_spec
-    from kubeflow.submit import parse_parameters
+    from harflow.kubeflow.compile import read_spec
+    from harflow.kubeflow.submit import parse_parameters
 
     spec = read_spec(str(spec_file))
     assert parse_parameters(["split=2", "serving_base=/models/har"], spec) == {"split": 2, "serving_base": "/models/har"}

@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from harflow.config import IngestConfig, TrainConfig
-from trainer.export import export_saved_model
-from trainer.model import FoldedTimeDistributed, build_model, small_cnn
+from harflow.trainer.export import export_saved_model
+from harflow.trainer.model import FoldedTimeDistributed, build_model, small_cnn
 
 INGEST = IngestConfig(num_frames=4, image_size=32)
 
@@ -50,7 +50,7 @@ def test_one_training_step_changes_the_weights():
 
 
 def test_exported_model_serves_frames_and_examples_like_keras(tmp_path):
-    from components.video_example_gen.executor import encode_jpeg
+    from harflow.components.video_example_gen.executor import encode_jpeg
 
     model = build_model(3, INGEST, TrainConfig())
     names = ["Grow", "Shrink", "Spin"]

@@ -17,7 +17,7 @@ from harflow.synth import CLASSES, SynthConfig, generate
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     """Run the pipeline once on a tiny dataset; the tests read what it left."""
-    from pipeline.run import run_locally
+    from harflow.pipeline.run import run_locally
 
     work = tmp_path_factory.mktemp("work")
     data = work / "data"
@@ -71,7 +71,7 @@ def test_a_blessed_model_is_pushed_as_a_numbered_version(finished_run):
 
 
 def test_the_pushed_model_predicts_a_clip(finished_run):
-    from serving.predict import load_model
+    from harflow.serving.predict import load_model
 
     config, _, data = finished_run
     model = load_model(config.serving_base)
@@ -131,7 +131,7 @@ def the_runs_comparison(config: PipelineConfig) -> dict:
 def test_rescoring_a_run_under_its_own_protocol_gives_its_test_accuracies(finished_run, tmp_path):
     import json
 
-    from components.model_comparison.rescore import main
+    from harflow.components.model_comparison.rescore import main
 
     config, _, data = finished_run
     assert main([config.work_dir, str(tmp_path), "--name", config.name, "--data", str(data)]) == 0
@@ -147,7 +147,7 @@ def test_rescoring_a_run_under_its_own_protocol_gives_its_test_accuracies(finish
 def test_rescoring_with_several_clips_per_test_video_reports_video_accuracy(finished_run, tmp_path):
     import json
 
-    from components.model_comparison.rescore import main
+    from harflow.components.model_comparison.rescore import main
 
     config, _, data = finished_run
     assert main([config.work_dir, str(tmp_path), "--name", config.name, "--data", str(data), "--eval-clips", "2"]) == 0

@@ -17,7 +17,7 @@ import pytest
 from web_fixtures import export_untrained_model, frame_count, write_clip
 
 from harflow.cli import main
-from serving.predict import load_model
+from harflow.serving.predict import load_model
 
 
 @pytest.fixture(scope="module")

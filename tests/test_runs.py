@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from pipeline.report import category_accuracy, evaluation_markdown, per_class
-from pipeline.run import RunSummary
+from harflow.pipeline.report import category_accuracy, evaluation_markdown, per_class
+from harflow.pipeline.run import RunSummary
 
 NAMES = ["Walk", "Run", "Swim"]
 # rows: true class, columns: predicted class

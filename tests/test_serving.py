@@ -14,9 +14,9 @@ import pytest
 from serving_fixtures import CLASS_NAMES, export_untrained_model, write_clip
 
 from harflow.config import ServingConfig
-from serving.clients import GrpcClient, RestClient, ServerError, ServerUnavailable
-from serving.predict import load_model
-from serving.standin import GrpcStandIn, RestStandIn
+from harflow.serving.clients import GrpcClient, RestClient, ServerError, ServerUnavailable
+from harflow.serving.predict import load_model
+from harflow.serving.standin import GrpcStandIn, RestStandIn
 
 
 @pytest.fixture(scope="module")

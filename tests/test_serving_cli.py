@@ -12,8 +12,8 @@ import sys
 import pytest
 from serving_fixtures import CLASS_NAMES, export_untrained_model, write_clip
 
-from serving.predict import load_model
-from serving.standin import GrpcStandIn, RestStandIn
+from harflow.serving.predict import load_model
+from harflow.serving.standin import GrpcStandIn, RestStandIn
 
 
 def harflow(*args: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from serving import versions
+from harflow.serving import versions
 
 
 def fake_saved_model(path: Path, files: int = 3) -> Path:

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from components.datasets import EVAL, read_ucf101
+from harflow.components.datasets import EVAL, read_ucf101
 from harflow.synth import CLASSES, SynthConfig, clip_motion, generate, render_clip, reversal_symmetric
 from harflow.video import read_clip, segment_indices
 

@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 
 from harflow.config import IngestConfig, TrainConfig
-from trainer.export import export_saved_model
-from trainer.model import build_model
-from trainer.tflite import export_tflite
+from harflow.trainer.export import export_saved_model
+from harflow.trainer.model import build_model
+from harflow.trainer.tflite import export_tflite
 
 INGEST = IngestConfig(num_frames=4, image_size=32)
 NAMES = ["Grow", "Shrink", "Spin"]

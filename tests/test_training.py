@@ -6,10 +6,10 @@ import pytest
 import tensorflow as tf
 
 from harflow.config import IngestConfig, TrainConfig
-from trainer.augment import augment_clips
-from trainer.model import build_model, build_parts
-from trainer.task import EpochLog, balanced_class_weights, fit, precision_policy
-from trainer.trunk_cache import cache_datasets, use_trunk_cache
+from harflow.trainer.augment import augment_clips
+from harflow.trainer.model import build_model, build_parts
+from harflow.trainer.task import EpochLog, balanced_class_weights, fit, precision_policy
+from harflow.trainer.trunk_cache import cache_datasets, use_trunk_cache
 from record_fixtures import write_records
 
 TINY = IngestConfig(num_frames=2, image_size=32)
@@ -127,7 +127,7 @@ def test_a_saved_and_loaded_model_gives_the_same_outputs(tmp_path, backbone):
 
 
 def test_training_input_decodes_clips_as_the_serving_signature_does(tmp_path):
-    from trainer.data import clip_dataset, parse_clips
+    from harflow.trainer.data import clip_dataset, parse_clips
 
     write_records(tmp_path / "clips.gz", [2, 0, 1])
     frames, labels = next(iter(clip_dataset([str(tmp_path / "*.gz")], 2, 8, batch_size=3)))
@@ -137,7 +137,7 @@ def test_training_input_decodes_clips_as_the_serving_signature_does(tmp_path):
 
 
 def test_label_counts_count_the_clips_of_each_class(tmp_path):
-    from trainer.data import label_counts
+    from harflow.trainer.data import label_counts
 
     write_records(tmp_path / "clips.gz", [2, 0, 2, 2])
     assert label_counts([str(tmp_path / "*.gz")], 4) == [1, 0, 3, 0]
@@ -145,8 +145,8 @@ def test_label_counts_count_the_clips_of_each_class(tmp_path):
 
 def test_cached_features_are_shuffled_into_the_same_order_as_the_frames(tmp_path):
     """The trunk cache and end-to-end training see the train clips in the same order, epoch after epoch."""
-    from trainer.data import clip_dataset
-    from trainer.trunk_cache import cached_dataset
+    from harflow.trainer.data import clip_dataset
+    from harflow.trainer.trunk_cache import cached_dataset
 
     labels = list(range(20))  # each clip's label names it
     write_records(tmp_path / "clips.gz", labels)

@@ -10,9 +10,9 @@ import pytest
 from web_fixtures import export_untrained_model, png_file, write_clip
 
 from harflow.config import WebConfig
-from serving.backends import InProcessPredictor
-from serving.predict import load_model
-from serving.web.app import create_app, display_name
+from harflow.serving.backends import InProcessPredictor
+from harflow.serving.predict import load_model
+from harflow.serving.web.app import create_app, display_name
 
 
 @pytest.fixture(scope="module")

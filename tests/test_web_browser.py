@@ -10,9 +10,9 @@ from web_fixtures import export_untrained_model, write_clip
 
 from benchmarks.web_screenshot import browser_missing, chromium, upload_through_the_page
 from harflow.config import WebConfig
-from serving.backends import InProcessPredictor
-from serving.predict import load_model
-from serving.web.server import BackgroundServer
+from harflow.serving.backends import InProcessPredictor
+from harflow.serving.predict import load_model
+from harflow.serving.web.server import BackgroundServer
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=f"no headless browser: {browser_missing()}")
 

@@ -18,10 +18,10 @@ from web_fixtures import export_untrained_model, write_clip
 
 from benchmarks.web_load import upload_all
 from harflow.config import ServingConfig, WebConfig
-from serving.backends import InProcessPredictor, open_predictor
-from serving.predict import load_model
-from serving.standin import GrpcStandIn
-from serving.web.server import BackgroundServer
+from harflow.serving.backends import InProcessPredictor, open_predictor
+from harflow.serving.predict import load_model
+from harflow.serving.standin import GrpcStandIn
+from harflow.serving.web.server import BackgroundServer
 
 
 @pytest.fixture(scope="module")

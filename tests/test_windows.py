@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from harflow.video import sample_indices
-from serving.windows import RollingWindow, frames_for, window_bounds, window_indices
+from harflow.serving.windows import RollingWindow, frames_for, window_bounds, window_indices
 
 
 def test_windows_cover_the_clip_back_to_back():

@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 
 from harflow.config import IngestConfig
-from trainer.data import parse_clips
+from harflow.trainer.data import parse_clips
 
 MODEL_INFO_FILE = "harflow.json"  # in <saved model>/assets.extra/
 

@@ -25,7 +25,7 @@ import keras
 from keras import layers, ops
 
 from harflow.config import BACKBONE_NAMES, HEAD_NAMES, IngestConfig, TrainConfig
-from trainer.backbones import SpatialSoftArgmax, frame_encoders, is_imagenet, small_cnn  # noqa: F401 (re-exported)
+from harflow.trainer.backbones import SpatialSoftArgmax, frame_encoders, is_imagenet, small_cnn  # noqa: F401 (re-exported)
 
 BACKBONES = BACKBONE_NAMES
 HEADS = HEAD_NAMES

@@ -29,12 +29,12 @@ import tensorflow as tf
 
 from harflow import features
 from harflow.config import PipelineConfig, TrainConfig
-from trainer.augment import augmented
-from trainer.data import clip_dataset, label_counts
-from trainer.export import export_saved_model
-from trainer.model import assemble, build_parts, compile_model
-from trainer.tflite import export_tflite
-from trainer.trunk_cache import cache_datasets, use_trunk_cache
+from harflow.trainer.augment import augmented
+from harflow.trainer.data import clip_dataset, label_counts
+from harflow.trainer.export import export_saved_model
+from harflow.trainer.model import assemble, build_parts, compile_model
+from harflow.trainer.tflite import export_tflite
+from harflow.trainer.trunk_cache import cache_datasets, use_trunk_cache
 
 TRAINING_SUMMARY_FILE = "harflow_training.json"  # in the Model artifact, beside Format-Serving/
 

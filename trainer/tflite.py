@@ -24,8 +24,8 @@ import keras
 import tensorflow as tf
 
 from harflow.config import IngestConfig, TrainConfig
-from trainer.export import model_info
-from trainer.model import build_model
+from harflow.trainer.export import model_info
+from harflow.trainer.model import build_model
 
 TFLITE_FOLDER = "Format-TFLite"  # beside the Model artifact's Format-Serving
 TFLITE_FILE = "model.tflite"

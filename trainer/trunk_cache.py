@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from harflow.config import TrainConfig
-from trainer.backbones import is_imagenet
-from trainer.data import SHUFFLE_BUFFER, balanced
+from harflow.trainer.backbones import is_imagenet
+from harflow.trainer.data import SHUFFLE_BUFFER, balanced
 
 
 def use_trunk_cache(train: TrainConfig) -> bool:

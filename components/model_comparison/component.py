@@ -19,7 +19,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import artifact, channel, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.model_comparison import executor
+from harflow.components.model_comparison import executor
 
 
 MAX_VARIANTS = 16  # how many Trainers' models one ModelComparison takes

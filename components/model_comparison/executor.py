@@ -24,13 +24,13 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
-from components.model_comparison.metrics import categories_for, score, video_scores
-from components.model_comparison.report import write_comparison
+from harflow.components.model_comparison.metrics import categories_for, score, video_scores
+from harflow.components.model_comparison.report import write_comparison
 from harflow import features
 from harflow.config import PipelineConfig
-from trainer.data import clip_dataset
-from trainer.export import MODEL_INFO_FILE
-from trainer.task import TRAINING_SUMMARY_FILE, class_names_for
+from harflow.trainer.data import clip_dataset
+from harflow.trainer.export import MODEL_INFO_FILE
+from harflow.trainer.task import TRAINING_SUMMARY_FILE, class_names_for
 
 
 def predict_split(saved_model_dir: str, files: list[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, float]:

@@ -1,6 +1,6 @@
 """Score a finished comparison run's models again on its test videos under another evaluation protocol.
 
-    bin/harflow env run -- python -m components.model_comparison.rescore WORK_DIR OUT_DIR \
+    bin/harflow env run -- python -m harflow.components.model_comparison.rescore WORK_DIR OUT_DIR \
         [--name NAME] [--data DIR] [--eval-clips N]
 
 A run's comparison scores the test videos as its ingestion cut them (`--eval-clips`).
@@ -34,13 +34,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import apache_beam as beam
 
-    from components.datasets import EVAL, read_configured
-    from components.model_comparison.executor import variant_row
-    from components.model_comparison.report import write_comparison
-    from components.video_example_gen.beam_job import write_examples
+    from harflow.components.datasets import EVAL, read_configured
+    from harflow.components.model_comparison.executor import variant_row
+    from harflow.components.model_comparison.report import write_comparison
+    from harflow.components.video_example_gen.beam_job import write_examples
     from harflow.cli import _comparison_folder
     from harflow.config import IngestConfig, PipelineConfig
-    from trainer.export import MODEL_INFO_FILE
+    from harflow.trainer.export import MODEL_INFO_FILE
 
     folder = Path(_comparison_folder(args.work_dir, args.name))
     run = json.loads((folder / "comparison.json").read_text())

@@ -23,8 +23,8 @@ import apache_beam as beam
 import cv2
 import numpy as np
 
-from components.datasets import EVAL, SPLITS, ClipRecord
-from components.video_example_gen import statistics
+from harflow.components.datasets import EVAL, SPLITS, ClipRecord
+from harflow.components.video_example_gen import statistics
 from harflow import features
 from harflow.config import IngestConfig
 from harflow.video import Clip, ClipError, read_clip, read_segment_clips

@@ -12,7 +12,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import channel, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.video_example_gen import executor
+from harflow.components.video_example_gen import executor
 
 
 class VideoExampleGenSpec(ComponentSpec):

@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from harflow.config import WebConfig
 from harflow.video import ClipError
-from serving.analysis import VIDEO_SUFFIXES, analyse_clip
+from harflow.serving.analysis import VIDEO_SUFFIXES, analyse_clip
 
 UPLOAD_FIELD = "clip"  # the multipart form field of POST /api/predict
 

@@ -6,7 +6,7 @@ import shutil
 import threading
 
 from harflow.config import WebConfig
-from serving.web.app import create_app
+from harflow.serving.web.app import create_app
 
 
 def make_server(predictor, config: WebConfig = WebConfig()):

@@ -90,7 +90,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Print a run's model comparison; with several runs (e.g. splits 1-3), also the mean per variant."""
-    from components.model_comparison.report import MARKDOWN, mean_over_runs
+    from harflow.components.model_comparison.report import MARKDOWN, mean_over_runs
 
     folders = [_comparison_folder(run, args.name) for run in args.runs]
     if len(folders) == 1:
@@ -112,8 +112,8 @@ def _comparison_folder(run: str, name: str) -> str:
         raise UsageError(f"{run}: neither a comparison folder (comparison.md) nor a work dir with {metadata.relative_to(path)}")
     from ml_metadata.proto import metadata_store_pb2
 
-    from components.model_comparison.component import ModelComparisonArtifact
-    from pipeline.run import metadata_store
+    from harflow.components.model_comparison.component import ModelComparisonArtifact
+    from harflow.pipeline.run import metadata_store
 
     store = metadata_store(config)
     artifacts = [a for a in store.get_artifacts_by_type(ModelComparisonArtifact.TYPE_NAME) if a.state == metadata_store_pb2.Artifact.LIVE]
@@ -124,7 +124,7 @@ def _comparison_folder(run: str, name: str) -> str:
 
 def _predict_remote(args: argparse.Namespace) -> int:
     """Top classes from a model server: gRPC (--server HOST:PORT) or REST (--rest URL)."""
-    from serving.clients import GrpcClient, RestClient, ServerError, ServerUnavailable
+    from harflow.serving.clients import GrpcClient, RestClient, ServerError, ServerUnavailable
 
     if args.server and args.rest:
         raise UsageError("give --server HOST:PORT (gRPC) or --rest URL, not both")
@@ -151,7 +151,7 @@ def _predict_remote(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The web app under waitress: an upload page, POST /api/predict and /healthz; the model is loaded once."""
-    from serving.web.server import make_server, shutdown, url_of
+    from harflow.serving.web.server import make_server, shutdown, url_of
 
     config = _web_config(args)
     predictor = _open_predictor(args)
@@ -187,8 +187,8 @@ def _web_config(args: argparse.Namespace) -> WebConfig:
 
 def _open_predictor(args: argparse.Namespace):
     """The model of --model in process, or the server of --server / --rest (connected once)."""
-    from serving.backends import open_predictor
-    from serving.clients import ServerError, ServerUnavailable
+    from harflow.serving.backends import open_predictor
+    from harflow.serving.clients import ServerError, ServerUnavailable
 
     serving = ServingConfig(model_name=args.model_name, signature=args.signature, version=args.version, timeout_s=args.timeout)
     try:
@@ -199,7 +199,7 @@ def _open_predictor(args: argparse.Namespace):
 
 def _video_files(paths: list[str]) -> list[Path]:
     """VIDEO arguments -> clip files: a file as is, a folder -> every video file inside it (recursively, sorted)."""
-    from serving.analysis import VIDEO_SUFFIXES
+    from harflow.serving.analysis import VIDEO_SUFFIXES
 
     if not paths:
         raise UsageError("give VIDEO files or folders, --webcam [N] or --stream URL (see harflow predict --help)")
@@ -222,8 +222,8 @@ def _predict_many(args: argparse.Namespace, videos: list[Path]) -> int:
     """Every clip's top classes as a table, or --json / --csv; a progress bar on stderr. Exit 1 if a clip failed."""
     import json
 
-    from serving.analysis import analyse_clip
-    from serving.clients import ServerError, ServerUnavailable
+    from harflow.serving.analysis import analyse_clip
+    from harflow.serving.clients import ServerError, ServerUnavailable
 
     config = _web_config(args)
     predictor = _open_predictor(args)
@@ -279,7 +279,7 @@ def _print_table(rows: list[dict]) -> None:
 
 def _predict_annotate(args: argparse.Namespace, videos: list[Path]) -> int:
     """--annotate OUT: the clip with the running prediction drawn on every frame."""
-    from serving.live import annotate
+    from harflow.serving.live import annotate
 
     if len(videos) != 1:
         raise UsageError(f"--annotate writes one video: give one clip, not {len(videos)}")
@@ -295,7 +295,7 @@ def _predict_annotate(args: argparse.Namespace, videos: list[Path]) -> int:
 
 def _predict_live(args: argparse.Namespace) -> int:
     """--webcam [N] / --stream URL: predict on a rolling window; a live window, or lines without a display."""
-    from serving.live import display_available, watch
+    from harflow.serving.live import display_available, watch
 
     if args.webcam is not None and args.stream:
         raise UsageError("give --webcam [N] or --stream URL, not both")
@@ -333,8 +333,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     """The pipeline's runs from MLMD; `runs show [RUN]`: one run's evaluation."""
     import logging
 
-    from pipeline.report import RUNS_HEADER, run_line, text_table
-    from pipeline.run import list_runs
+    from harflow.pipeline.report import RUNS_HEADER, run_line, text_table
+    from harflow.pipeline.run import list_runs
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's reader warns of a deprecated TF API
     config = PipelineConfig(name=args.name, work_dir=args.work_dir)
@@ -358,8 +358,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _evaluation_page(run) -> str:
-    from pipeline.report import evaluation_markdown
-    from pipeline.run import model_class_names, read_confusion_matrix
+    from harflow.pipeline.report import evaluation_markdown
+    from harflow.pipeline.run import model_class_names, read_confusion_matrix
 
     names = model_class_names(run.model_uri)
     matrix = read_confusion_matrix(run.evaluation_uri, len(names)) if run.evaluation_uri and names else None
@@ -497,7 +497,7 @@ def _read_categories(path: str) -> dict[str, str]:
 
 def _require_dataset(ingest: IngestConfig) -> None:
     """Read the dataset's index before the pipeline starts: a bad folder or split file is one line here."""
-    from components.datasets import EVAL, SPLITS, TRAIN, read_configured
+    from harflow.components.datasets import EVAL, SPLITS, TRAIN, read_configured
 
     root = ingest.dataset_root
     if not Path(root).is_dir():
@@ -529,7 +529,7 @@ def _statistics_file(path: Path) -> Path:
 
 
 def _run_and_report(config: PipelineConfig) -> int:
-    from pipeline.run import run_locally
+    from harflow.pipeline.run import run_locally
 
     outcome = run_locally(config)
     print()
@@ -551,7 +551,7 @@ def _first_test_clip(data: Path) -> str:
 
 
 def _print_predictions(model_path: str, videos: list[str], top: int) -> None:
-    from serving.predict import load_model
+    from harflow.serving.predict import load_model
 
     model = load_model(model_path)
     print(f"model: {model.directory}")
@@ -877,7 +877,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_kubeflow_compile(args: argparse.Namespace) -> int:
     """Compile the pipeline into a Kubeflow PipelineSpec file."""
-    from kubeflow.compile import compile_pipeline, summary
+    from harflow.kubeflow.compile import compile_pipeline, summary
 
     config, kubeflow = _kubeflow_configs(args)
     spec = compile_pipeline(config, kubeflow)
@@ -889,8 +889,8 @@ def cmd_kubeflow_submit(args: argparse.Namespace) -> int:
     """Upload a spec (given, or compiled now) to Kubeflow Pipelines and start a run."""
     import tempfile
 
-    from kubeflow.compile import compile_pipeline, read_spec
-    from kubeflow.submit import parse_parameters, submit
+    from harflow.kubeflow.compile import compile_pipeline, read_spec
+    from harflow.kubeflow.submit import parse_parameters, submit
 
     connection = _kubeflow_connection(args)
     with tempfile.TemporaryDirectory(prefix="harflow-submit-") as scratch:
@@ -941,7 +941,7 @@ def _kubeflow_configs(args: argparse.Namespace, output: str | None = None):
 
 
 def _kubeflow_connection(args: argparse.Namespace):
-    from kubeflow.submit import Connection
+    from harflow.kubeflow.submit import Connection
 
     token = args.token or ""
     if args.token_file:
