@@ -1,14 +1,8 @@
-"""harflow's Pusher: TFX's Pusher whose executor writes TF Serving versions atomically.
+"""The Pusher's executor: a blessed model becomes the next integer version of a TF Serving base path.
 
-TFX's stock filesystem Pusher copies the model straight into
-`base/<unix timestamp>`, where a running TF Serving could find it half-written.
-`VersionedPusher` keeps the stock component's inputs, outputs and blessing
-check, and swaps the executor: the next integer version (highest + 1), copied
-into a hidden folder of the base path and renamed into place in one atomic
-step (serving.versions), then all but the newest `keep_versions` removed.
-
-Like TFX, it records the push on the PushedModel artifact in MLMD:
-`pushed` (1 or 0), `pushed_version` and `pushed_destination`.
+Copied into a hidden folder of the base path and renamed into place in one
+atomic step (serving.versions), then all but the newest `keep_versions`
+removed; the push is recorded on the PushedModel artifact as TFX does.
 """
 
 from __future__ import annotations
@@ -17,15 +11,12 @@ import json
 from typing import Any
 
 from tfx import types
-from tfx.components.pusher import component as pusher_component
 from tfx.components.pusher import executor as pusher_executor
-from tfx.dsl.components.base import base_component, executor_spec
 from tfx.proto import pusher_pb2
-from tfx.types import artifact_utils, channel, standard_artifacts, standard_component_specs
-from tfx.types.component_spec import ExecutionParameter
-from tfx.utils import io_utils, json_utils, proto_utils
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import io_utils, proto_utils
 
-from harflow.config import is_uri
+from harflow.config import GateConfig, is_uri
 from harflow.serving import versions
 
 KEEP_VERSIONS_KEY = "keep_versions"  # in the component's custom_config
@@ -55,7 +46,7 @@ class VersionedPushExecutor(pusher_executor.Executor):
         if is_uri(base):
             raise ValueError(f"{base}: the Pusher publishes versions by renaming folders on a file system; give a path mounted in the pod (docs/kubeflow.md)")
         custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
-        keep = int(custom.get(KEEP_VERSIONS_KEY, 3))
+        keep = int(custom.get(KEEP_VERSIONS_KEY, GateConfig().keep_versions))
 
         model_path = self.GetModelPath(input_dict)
         version, target = versions.publish_version(model_path, base)
@@ -63,36 +54,3 @@ class VersionedPushExecutor(pusher_executor.Executor):
         print(f"pushed {model_path} as version {version} of {base}; removed old versions {removed}", flush=True)
         io_utils.copy_dir(model_path, pushed_model.uri)  # TFX keeps a copy with the artifact, too
         self._MarkPushed(pushed_model, pushed_destination=str(target), pushed_version=str(version))
-
-
-class VersionedPusherSpec(standard_component_specs.PusherSpec):
-    """TFX's PusherSpec plus an optional `serving_base` that replaces push_destination's base path."""
-
-    PARAMETERS = {
-        **standard_component_specs.PusherSpec.PARAMETERS,
-        SERVING_BASE_KEY: ExecutionParameter(type=str, optional=True),
-    }
-
-
-class VersionedPusher(pusher_component.Pusher):
-    """TFX's Pusher (same inputs, outputs and blessing rule) with VersionedPushExecutor."""
-
-    SPEC_CLASS = VersionedPusherSpec
-    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(VersionedPushExecutor)
-
-    def __init__(
-        self, model, model_blessing, base_directory: str, keep_versions: int, gate_json: str = "{}", serving_base=None
-    ):
-        """`serving_base`: None, or a TFX RuntimeParameter that names the base path at run time (Kubeflow)."""
-        spec = VersionedPusherSpec(
-            model=model,
-            model_blessing=model_blessing,
-            push_destination=pusher_pb2.PushDestination(
-                filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=base_directory)
-            ),
-            custom_config=json_utils.dumps({KEEP_VERSIONS_KEY: keep_versions, GATE_KEY: gate_json}),
-            serving_base=serving_base,
-            pushed_model=channel.Channel(type=standard_artifacts.PushedModel),
-        )
-        # TFX's Pusher.__init__ builds a plain PusherSpec; the base class takes ours as it is
-        base_component.BaseComponent.__init__(self, spec=spec)
