@@ -20,6 +20,7 @@ import numpy as np
 from harflow.config import WebConfig
 from harflow.video import ClipError, count_frames, still_image_format
 from harflow.serving.inputs import clip_input, top_classes
+from harflow.serving.predictor import Predictor
 from harflow.serving.windows import Segment, frames_for, timeline
 
 # the file names `harflow predict FOLDER` takes as clips (and the upload suffixes the web app keeps)
@@ -82,10 +83,10 @@ def clip_length(path: str | Path, fallback_fps: float) -> tuple[int, float]:
     return count, fps
 
 
-def analyse_clip(path: str | Path, predictor, config: WebConfig = WebConfig(), with_timeline: bool = True) -> Analysis:
+def analyse_clip(path: str | Path, predictor: Predictor, config: WebConfig = WebConfig(), with_timeline: bool = True) -> Analysis:
     """Predict one clip file. Raises ClipError (a ValueError) when it holds no decodable video.
 
-    predictor: serving.backends (num_frames, image_size, class_names, probabilities()).
+    predictor: a serving.predictor.Predictor.
     """
     started = time.monotonic()
     check_video_file(Path(path))
@@ -94,13 +95,13 @@ def analyse_clip(path: str | Path, predictor, config: WebConfig = WebConfig(), w
         raise ClipError(f"{path}: no decodable video frames")
     analysed = min(frame_count, frames_for(config.max_clip_seconds, fps))
     frames = clip_input(path, predictor.num_frames, predictor.image_size, max_frames=analysed)  # [1, T, S, S, 3]
-    scores = predictor.probabilities(frames)[0]
+    scores = predictor.predict(frames)[0]
     window = frames_for(config.window_seconds, fps)
     segments = []
     if with_timeline and analysed > window:
         segments = timeline(path, predictor, analysed, window, fps, top=1)
     return Analysis(
-        top=top_classes(scores, predictor.class_names, config.top_k),
+        top=top_classes(scores, predictor.classes, config.top_k),
         seconds=time.monotonic() - started,
         fps=fps,
         frame_count=frame_count,

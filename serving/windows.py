@@ -85,7 +85,7 @@ def read_frames(path: str | Path, indices: set[int], size: int) -> dict[int, np.
 def timeline(path: str | Path, predictor, frame_count: int, window: int, fps: float, top: int, batch: int = 16) -> list[Segment]:
     """The top classes of every window of the clip's first `frame_count` frames.
 
-    predictor: num_frames, image_size, class_names and probabilities(frames [B, T, S, S, 3]) -> [B, C]
+    predictor: a serving.predictor.Predictor (predict: clips [B, T, S, S, 3] -> [B, C])
     (serving.backends). Windows whose frames cannot all be decoded (a truncated file) are left out.
     """
     bounds = window_bounds(frame_count, window)
@@ -96,9 +96,9 @@ def timeline(path: str | Path, predictor, frame_count: int, window: int, fps: fl
     for first in range(0, len(usable), batch):
         chunk = usable[first : first + batch]
         clips = np.stack([np.stack([decoded[i] for i in ix]) for _, ix in chunk])  # [B, T, S, S, 3]
-        for ((start, end), _), scores in zip(chunk, predictor.probabilities(clips)):
+        for ((start, end), _), scores in zip(chunk, predictor.predict(clips)):
             order = np.argsort(-scores)[:top]
-            segments.append(Segment(start / fps, end / fps, [(predictor.class_names[i], float(scores[i])) for i in order]))
+            segments.append(Segment(start / fps, end / fps, [(predictor.classes[i], float(scores[i])) for i in order]))
     return segments
 
 

@@ -25,11 +25,12 @@ from werkzeug.exceptions import HTTPException
 from harflow.config import WebConfig
 from harflow.video import ClipError
 from harflow.serving.analysis import VIDEO_SUFFIXES, analyse_clip
+from harflow.serving.predictor import Predictor
 
 UPLOAD_FIELD = "clip"  # the multipart form field of POST /api/predict
 
 
-def create_app(predictor, config: WebConfig = WebConfig()) -> Flask:
+def create_app(predictor: Predictor, config: WebConfig = WebConfig()) -> Flask:
     """The app around a loaded predictor. Its upload folder: config.upload_dir, else a new temp dir."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes
@@ -39,14 +40,14 @@ def create_app(predictor, config: WebConfig = WebConfig()) -> Flask:
 
     @app.get("/")
     def page():
-        return render_template("index.html", config=config, model=predictor.description, classes=predictor.class_names)
+        return render_template("index.html", config=config, model=predictor.description, classes=predictor.classes)
 
     @app.get("/healthz")
     def health():
         return jsonify(
             status="ok",
             model=predictor.description,
-            classes=len(predictor.class_names),
+            classes=len(predictor.classes),
             num_frames=predictor.num_frames,
             image_size=predictor.image_size,
             max_upload_mb=config.max_upload_mb,
