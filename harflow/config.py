@@ -242,6 +242,8 @@ class CompareConfig:
         for pair in self.direction_pairs:
             if pair.count("/") != 1:
                 raise ValueError(f"direction pair {pair!r} is not CLASS/CLASS")
+        if self.timing_runs < 1:
+            raise ValueError(f"timing_runs must be >= 1, not {self.timing_runs}")
 
 
 @dataclass(frozen=True)

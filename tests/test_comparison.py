@@ -186,3 +186,10 @@ def test_the_comparison_scores_a_split_with_any_predictor_and_times_config_timin
     assert one_clip_ms(predictor, runs=7) >= 0.0 and predictor.calls == 1 + 7  # one warm-up, then the timed runs
     with pytest.raises(ValueError, match="timing_runs must be >= 1"):
         one_clip_ms(predictor, runs=0)
+
+
+def test_timing_runs_below_one_is_refused_in_the_config():
+    from harflow.config import CompareConfig
+
+    with pytest.raises(ValueError, match="timing_runs must be >= 1, not 0"):
+        CompareConfig(timing_runs=0)
