@@ -1,16 +1,11 @@
 """Reading and writing video clips with OpenCV: the one clip reader of harflow.
 
-This is the only module that opens cv2.VideoCapture or cv2.VideoWriter
-(tests/test_one_reader.py checks it). Ingestion, training, the command line,
-the serving clients, the timeline, live prediction and the web app all come
-here, so a model always sees frames sampled the way it was trained on:
-
-    probe(path)           frames (recounted when the header lies), fps, width, height
-    read_clip(path, ...)  num_frames frames spread over the clip (read_segment_clips: several segments)
-    read_frames(path, ..) chosen frames in one walk (the timeline's windows)
-    VideoSource(source)   the frames of a file, webcam or stream URL, one by one (live prediction)
-    ClipWriter / write_video   annotated videos and synthetic clips
-    VIDEO_SUFFIXES        the file names taken as videos everywhere
+The only module that opens cv2.VideoCapture or cv2.VideoWriter (tests/test_one_reader.py).
+Ingestion, the command line, the serving clients, the timeline, live prediction and
+the web app all come here, so a model sees frames sampled the way it was trained on:
+probe (frames recounted when the header lies, fps, size), read_clip, read_frames and
+probe_and_read (a clip and its timeline windows in one walk), VideoSource (a file,
+webcam or stream URL frame by frame), ClipWriter / write_video, VIDEO_SUFFIXES.
 
 (Why OpenCV and not tensorflow-io: docs/video-decoding.md.)
 
@@ -30,7 +25,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -56,11 +51,6 @@ class Clip:
     source_frames: int  # frames the video has (declared, or counted when the declaration was wrong)
     padded: bool  # source_frames < T: frames were repeated
     partial: bool  # decoding stopped before the declared frame count (truncated file)
-
-
-def is_video_name(path: str | os.PathLike) -> bool:
-    """True when the file name ends in one of VIDEO_SUFFIXES (any case)."""
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
 # --------------------------------------------------------------------------- probing
@@ -90,23 +80,42 @@ def probe(path: str | os.PathLike, max_frames: int | None = None) -> VideoInfo:
     when counting stops there, `frames` is the larger of the count and the
     header's. Raises FileNotFoundError, or ClipError when no frame decodes.
     """
+    return probe_and_read(path, lambda counted: (), 1, max_frames)[0]
+
+
+def probe_and_read(
+    path: str | os.PathLike, wanted_for: Callable[[int], Iterable[int]], size: int | tuple[int, int], max_frames: int | None = None
+) -> tuple[VideoInfo, dict[int, np.ndarray]]:
+    """probe(path, max_frames), and the frames wanted_for(frames counted) as read_frames gives them.
+
+    One walk when the header's count (capped at max_frames) is right: the frames
+    wanted_for(that count) are decoded while counting; otherwise they are read again
+    for the true count. The web app counts and decodes a clip and its timeline so.
+    """
     path = check_video_file(path)
+    height, width = _frame_size(size)
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
     capture = _open_capture(path)
     try:
         declared, fps = _declared_frame_count(capture), _declared_fps(capture)
-        width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        counted = 0
+        width_, height_ = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        guess = set(wanted_for(declared if max_frames is None else min(declared, max_frames))) if declared else set()
+        decoded, counted = {}, 0
         while (max_frames is None or counted < max_frames) and capture.grab():
+            if counted in guess and (frame := capture.retrieve()[1]) is not None:
+                decoded[counted] = to_rgb(frame, height, width)
             counted += 1
     finally:
         capture.release()
     if counted < 1:
         raise ClipError(f"{path}: no decodable video frames (is it a video?)")
+    wanted = set(wanted_for(counted))
+    if wanted != guess:  # the header's count was wrong: the wanted frames are others
+        decoded = read_frames(path, wanted, size)
     complete = max_frames is None or counted < max_frames
-    frames = counted if complete else max(counted, declared)
-    return VideoInfo(frames, fps, width, height, declared, complete)
+    info = VideoInfo(counted if complete else max(counted, declared), fps, width_, height_, declared, complete)
+    return info, decoded
 
 
 # --------------------------------------------------------------------------- sampling

@@ -5,8 +5,9 @@ harflow.video.probe counts the clip's frames (so a header that lies about them
 does not change the answer); the whole clip (its first WebConfig.max_clip_seconds
 at most) is sampled with harflow.video.sample_indices exactly as training sampled
 a clip; a clip longer than one window (WebConfig.window_seconds) also gets a
-timeline (serving.windows). The clip's frames and the timeline's are decoded in
-one walk of the file (harflow.video.read_frames).
+timeline (serving.windows). Counting the frames and decoding the clip's and the
+timeline's take one walk of the file (harflow.video.probe_and_read) unless the
+header's frame count is wrong.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import cv2
 import numpy as np
 
 from harflow.config import WebConfig
-from harflow.video import ClipError, check_video_file, frames_per_second, probe, read_frames, sample_indices
+from harflow.video import ClipError, check_video_file, frames_per_second, probe_and_read, sample_indices
 from harflow.serving.inputs import top_classes
 from harflow.serving.windows import Segment, frames_for, timeline, timeline_frames
 
@@ -68,18 +69,6 @@ class Analysis:
         return answer
 
 
-def clip_length(path: str | Path, fallback_fps: float, max_seconds: float | None = None) -> tuple[int, int, float]:
-    """(frames in the file, frames to analyse, frames per second): counted by harflow.video.probe.
-
-    fps: the declared rate, else `fallback_fps`. Counting stops one frame past `max_seconds`
-    (None: counts the whole file); the frames beyond it are the header's count.
-    """
-    fps = frames_per_second(path) or fallback_fps
-    limit = None if max_seconds is None else frames_for(max_seconds, fps)
-    info = probe(path, max_frames=None if limit is None else limit + 1)
-    return info.frames, info.frames if limit is None else min(info.frames, limit), fps
-
-
 def analyse_clip(path: str | Path, predictor, config: WebConfig = WebConfig(), with_timeline: bool = True) -> Analysis:
     """Predict one clip file. Raises ClipError (a ValueError) when it holds no decodable video.
 
@@ -87,23 +76,30 @@ def analyse_clip(path: str | Path, predictor, config: WebConfig = WebConfig(), w
     """
     started = time.monotonic()
     check_video_file(Path(path))
-    frame_count, analysed, fps = clip_length(path, config.fallback_fps, config.max_clip_seconds)
+    fps = frames_per_second(path) or config.fallback_fps
+    limit = frames_for(config.max_clip_seconds, fps)
     window = frames_for(config.window_seconds, fps)
-    long_clip = with_timeline and analysed > window
+
+    def wanted(counted: int) -> set[int]:  # the clip's sampled frames and its timeline's, of the first `limit`
+        analysed = min(counted, limit)
+        long_clip = with_timeline and analysed > window
+        return set(sample_indices(analysed, predictor.num_frames)) | (timeline_frames(analysed, window, predictor.num_frames) if long_clip else set())
+
+    # counting one frame past the limit tells whether the clip goes on; one walk decodes what is wanted
+    info, decoded = probe_and_read(path, wanted, predictor.image_size, max_frames=limit + 1)
+    analysed = min(info.frames, limit)
     sampled = sample_indices(analysed, predictor.num_frames)
-    wanted = set(sampled) | (timeline_frames(analysed, window, predictor.num_frames) if long_clip else set())
-    decoded = read_frames(path, wanted, predictor.image_size)  # one walk for the clip and its timeline
     missing = sorted(set(sampled) - set(decoded))
     if missing:
         raise ClipError(f"{path}: frame {missing[0]} was counted but cannot be decoded")
     frames = np.stack([decoded[i] for i in sampled])[np.newaxis]  # [1, T, S, S, 3] uint8 RGB
     scores = predictor.probabilities(frames)[0]
-    segments = timeline(decoded, predictor, analysed, window, fps, top=1) if long_clip else []
+    segments = timeline(decoded, predictor, analysed, window, fps, top=1) if with_timeline and analysed > window else []
     return Analysis(
         top=top_classes(scores, predictor.class_names, config.top_k),
         seconds=time.monotonic() - started,
         fps=fps,
-        frame_count=frame_count,
+        frame_count=info.frames,
         analysed_frames=analysed,
         timeline=segments,
         sampled=frames[0],

@@ -320,3 +320,25 @@ def test_a_clip_writer_writes_frame_by_frame_and_refuses_a_changed_size(tmp_path
         with pytest.raises(ValueError, match="frame 4 is 16x16"):
             writer.write(np.zeros((16, 16, 3), np.uint8))
     assert writer.written == 4 and video.probe(tmp_path / "out" / "a.mp4").frames == 4
+
+
+def test_probe_and_read_counts_and_decodes_in_one_walk_when_the_header_is_right(tmp_path, spy):
+    write_video(tmp_path / "a.avi", numbered_frames(20))
+    info, decoded = video.probe_and_read(tmp_path / "a.avi", lambda n: sample_indices(n, 4), 16)
+    assert info.frames == 20 and sorted(decoded) == sample_indices(20, 4)
+    assert [frame_numbers(decoded[i][None])[0] for i in sorted(decoded)] == sample_indices(20, 4)
+    assert spy.opens == 1 and spy.retrieves == 4
+
+
+def test_probe_and_read_reads_again_for_the_true_count_when_the_header_lies(tmp_path, spy):
+    write_video(tmp_path / "liar.avi", numbered_frames(20))
+    spy.declared = 60
+    info, decoded = video.probe_and_read(tmp_path / "liar.avi", lambda n: sample_indices(n, 4), 16)
+    assert info.frames == 20 and sorted(decoded) == sample_indices(20, 4) and spy.opens == 2
+
+
+def test_probe_and_read_passes_the_capped_count_past_max_frames(tmp_path, spy):
+    write_video(tmp_path / "long.avi", numbered_frames(30))
+    seen = []
+    info, _ = video.probe_and_read(tmp_path / "long.avi", lambda n: seen.append(n) or [0], 16, max_frames=11)
+    assert info.frames == 30 and not info.complete and seen == [11, 11] and spy.opens == 1
