@@ -12,7 +12,7 @@ import tensorflow as tf
 from harflow import features
 from harflow.artifacts import read_class_names
 from harflow.config import GateConfig, IngestConfig, PipelineConfig, TrainConfig
-from harflow.synth import CLASSES, SynthConfig, generate
+from harflow.datasets.synth import CLASSES, SynthConfig, generate
 
 
 @pytest.fixture(scope="module")

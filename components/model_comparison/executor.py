@@ -22,8 +22,9 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
 from harflow import artifacts, features
-from harflow.components.model_comparison.metrics import categories_for, score, video_scores
+from harflow.components.model_comparison.metrics import score, video_scores
 from harflow.components.model_comparison.report import write_comparison
+from harflow.datasets.detect import categories_for, direction_pairs_for
 from harflow.config import PipelineConfig
 from harflow.serving.predictor import Predictor, open_predictor
 from harflow.trainer.data import clip_dataset
@@ -75,7 +76,8 @@ def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], c
     probabilities, labels = predict_split(predictor, eval_files)
     inference_ms = one_clip_ms(predictor, config.compare.timing_runs)
     scores = score(
-        probabilities, labels, class_names, categories_for(class_names, config.compare.category_map), config.compare.direction_pairs
+        probabilities, labels, class_names, categories_for(class_names, config.compare.category_map),
+        config.compare.direction_pairs or direction_pairs_for(class_names),
     )
     scores.update(video_scores(probabilities, labels, clip_videos(eval_files)))
     at_best = {key: summary.at_best_epoch(key) for key in ("val_accuracy", "val_loss")}

@@ -1,7 +1,7 @@
 """The Flask app: an upload page, `POST /api/predict` and `GET /healthz`.
 
 `create_app(predictor, config)` takes a model that is already loaded
-(serving.backends: in process, or TF Serving over gRPC), so the model is
+(a serving.predictor.Predictor: in process, or TF Serving over gRPC or REST), so the model is
 loaded once per process, never per request. `harflow serve` runs the app
 under waitress (a production WSGI server; never Flask's debug server).
 
@@ -23,8 +23,8 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from harflow.config import WebConfig
-from harflow.video import ClipError
-from harflow.serving.analysis import VIDEO_SUFFIXES, analyse_clip
+from harflow.video import VIDEO_SUFFIXES, ClipError
+from harflow.serving.analysis import analyse_clip
 from harflow.serving.predictor import Predictor
 
 UPLOAD_FIELD = "clip"  # the multipart form field of POST /api/predict
@@ -40,7 +40,9 @@ def create_app(predictor: Predictor, config: WebConfig = WebConfig()) -> Flask:
 
     @app.get("/")
     def page():
-        return render_template("index.html", config=config, model=predictor.description, classes=predictor.classes)
+        return render_template(
+            "index.html", config=config, model=predictor.description, classes=predictor.classes, accept=accepted_files()
+        )
 
     @app.get("/healthz")
     def health():
@@ -96,6 +98,11 @@ def display_name(filename: str) -> str:
     if name in ("", ".", ".."):
         return "upload"
     return name[:120]
+
+
+def accepted_files() -> str:
+    """The upload field's `accept`: any video type, and every suffix harflow.video.VIDEO_SUFFIXES names."""
+    return ",".join(("video/*", *VIDEO_SUFFIXES))
 
 
 def _suffix(name: str) -> str:
