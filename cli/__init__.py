@@ -90,11 +90,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Print a run's model comparison; with several runs (e.g. splits 1-3), also the mean per variant."""
+    from harflow import storage
     from harflow.components.model_comparison.report import MARKDOWN, mean_over_runs
 
     folders = [_comparison_folder(run, args.name) for run in args.runs]
     if len(folders) == 1:
-        print((Path(folders[0]) / MARKDOWN).read_text())
+        print(storage.read_text(storage.join(folders[0], MARKDOWN)))
     else:
         print(mean_over_runs(folders))
     print(f"(files: {', '.join(folders)})")
@@ -103,9 +104,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _comparison_folder(run: str, name: str) -> str:
     """RUN: a comparison folder, or a work dir whose MLMD names the newest comparison."""
+    from harflow import storage
+
+    if storage.exists(storage.join(run, "comparison.md")):  # a local folder or a gs:// / s3:// one
+        return run
     path = Path(run)
-    if (path / "comparison.md").is_file():
-        return str(path)
     config = PipelineConfig(name=name, work_dir=str(path))
     metadata = Path(config.metadata_path)
     if not metadata.is_file():

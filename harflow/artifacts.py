@@ -24,6 +24,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harflow import storage
+
 # --------------------------------------------------------------------------- names
 
 CLASS_NAMES_FILE = "class_names.txt"  # beside the Split-* folders of an Examples artifact
@@ -57,38 +59,10 @@ class NotAHarflowModel(FileNotFoundError):
 # --------------------------------------------------------------------------- files and URIs
 
 
-def _is_uri(path: str | Path) -> bool:
-    return "://" in str(path)
-
-
-def _read_text(path: str | Path) -> str:
-    if _is_uri(path):
-        import tensorflow as tf
-
-        with tf.io.gfile.GFile(str(path)) as handle:
-            return handle.read()
-    return Path(path).read_text()
-
-
-def _write_text(path: str | Path, text: str) -> None:
-    """Write `text` to `path`, making its folder first (a local path or a tf.io.gfile URI)."""
-    if _is_uri(path):
-        import tensorflow as tf
-
-        tf.io.gfile.makedirs(os.path.dirname(str(path)))
-        with tf.io.gfile.GFile(str(path), "w") as handle:
-            handle.write(text)
-        return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text)
-
-
-def _exists(path: str | Path) -> bool:
-    if _is_uri(path):
-        import tensorflow as tf
-
-        return tf.io.gfile.exists(str(path))
-    return Path(path).is_file()
+_is_uri = storage.is_uri
+_read_text = storage.read_text
+_write_text = storage.write_text
+_exists = storage.exists
 
 
 # --------------------------------------------------------------------------- class_names.txt

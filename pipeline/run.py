@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harflow import storage
 from harflow.config import PipelineConfig
 from harflow.pipeline.pipeline import variant_of
 
@@ -201,7 +202,7 @@ def _summarise(store, pipeline_name: str, run) -> RunSummary:
             gate = json.loads(custom.get("harflow_gate", "{}"))
             summary.categories, summary.top_k = gate.get("categories", {}), gate.get("top_k")
     evaluation = outputs.get(("Evaluator", "evaluation"))
-    if evaluation is not None and Path(evaluation.uri).is_dir():
+    if evaluation is not None and storage.is_dir(evaluation.uri):
         summary.evaluation_uri = evaluation.uri
         metrics = read_metrics(evaluation.uri)
         summary.accuracy = metrics.get(ACCURACY_METRIC)

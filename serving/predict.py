@@ -13,24 +13,25 @@ from pathlib import Path
 
 import numpy as np
 
-from harflow import artifacts
+from harflow import artifacts, storage
 
 
 class ModelNotFound(FileNotFoundError):
     pass
 
 
-def resolve_model_dir(path: str | Path) -> Path:
-    """A SavedModel dir as is; a base path of integer versions -> its newest version."""
-    path = Path(path)
-    if (path / "saved_model.pb").is_file():
+def resolve_model_dir(path: str | Path) -> str | Path:
+    """A SavedModel dir as is; a base path of integer versions -> its newest version (folders, gs://, s3://)."""
+    as_given = Path if isinstance(path, Path) else str
+    if storage.exists(storage.join(path, "saved_model.pb")):
         return path
-    if not path.is_dir():
+    if not storage.is_dir(path):
         raise ModelNotFound(f"{path}: no such model directory (train one with `harflow demo` or give --model)")
-    versions = sorted((int(p.name), p) for p in path.iterdir() if p.name.isdigit() and (p / "saved_model.pb").is_file())
-    if not versions:
+    numbered = [int(name) for name in storage.list_dir(path) if name.isdigit()]
+    complete = sorted(n for n in numbered if storage.exists(storage.join(path, str(n), "saved_model.pb")))
+    if not complete:
         raise ModelNotFound(f"{path}: neither a SavedModel nor a TF Serving base path with numbered versions")
-    return versions[-1][1]
+    return as_given(storage.join(path, str(complete[-1])))
 
 
 class SavedModelPredictor:

@@ -70,7 +70,7 @@ def row(variant: str, predicted: list[int], seconds: float = 3.0) -> dict:
 
 def test_the_comparison_is_written_as_markdown_csv_json_and_pngs(tmp_path):
     rows = [row("small+gru", [0, 1, 2, 3]), row("small+average", [0, 0, 2, 2])]
-    markdown = write_comparison(str(tmp_path), rows, "small+gru", CLASSES).read_text()
+    markdown = Path(write_comparison(str(tmp_path), rows, "small+gru", CLASSES)).read_text()
     assert "| small+gru | 2 | 1.000 |" in markdown and "| small+average | 2 | 0.500 |" in markdown and "**small+gru**" in markdown
     assert "Direction pairs" in markdown and "Accuracy per category" in markdown
     table = list(csv.DictReader((tmp_path / "comparison.csv").open()))
@@ -131,7 +131,7 @@ def test_video_top5_ranks_the_mean_of_the_clips():
 def test_one_clip_per_video_is_said_so_and_video_accuracy_equals_clip_accuracy(tmp_path):
     rows = [row("small+gru", [0, 1, 2, 2])]
     rows[0].update(video_scores(one_hot_ish([0, 1, 2, 2]), np.array([0, 1, 2, 3]), ["a", "b", "c", "d"]))
-    markdown = write_comparison(str(tmp_path), rows, "small+gru", CLASSES).read_text()
+    markdown = Path(write_comparison(str(tmp_path), rows, "small+gru", CLASSES)).read_text()
     assert "one clip per video" in markdown and "Train and val: one clip over each whole video." in markdown
     assert "| video accuracy | video top-5 |" in markdown and "| 0.600 | 0.700 | 1.000 | 0.750 | 1.000 | 3 |" in markdown  # val acc, val loss, top-5, video
 
@@ -141,7 +141,7 @@ def test_several_clips_per_video_are_reported_in_the_table_csv_and_mean_over_run
     labels, videos = np.array([0, 0, 0, 1, 1, 1]), ["A"] * 3 + ["B"] * 3
     for split in ("split1", "split2"):
         variant = {**row("small+gru", [0, 1, 2, 3]), **score(probabilities, labels, CLASSES), **video_scores(probabilities, labels, videos)}
-        markdown = write_comparison(str(tmp_path / split), [variant], "small+gru", CLASSES).read_text()
+        markdown = Path(write_comparison(str(tmp_path / split), [variant], "small+gru", CLASSES)).read_text()
     assert "2 videos, 3 clips per video (6 clips)" in markdown
     assert "Train and val: one clip over each whole video." in markdown  # row() trained on whole videos
     table = next(csv.DictReader((tmp_path / "split1" / "comparison.csv").open()))
@@ -152,7 +152,7 @@ def test_several_clips_per_video_are_reported_in_the_table_csv_and_mean_over_run
 
 def test_training_on_segments_is_said_so(tmp_path):
     rows = [{**row("small+gru", [0, 1, 2, 2]), "train_segments": 3}, {**row("small+lstm", [0, 1, 2, 2]), "train_segments": 3}]
-    markdown = write_comparison(str(tmp_path), rows, "small+gru", CLASSES).read_text()
+    markdown = Path(write_comparison(str(tmp_path), rows, "small+gru", CLASSES)).read_text()
     assert "Train and val: each video cut into 3 equal segments, one clip each." in markdown
 
 

@@ -12,7 +12,6 @@ is copied into the `model` output: the candidate the Evaluator gates.
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import time
 
@@ -21,7 +20,7 @@ import tensorflow as tf
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from harflow import artifacts, features
+from harflow import artifacts, features, storage
 from harflow.components.model_comparison.metrics import score, video_scores
 from harflow.components.model_comparison.report import write_comparison
 from harflow.datasets.detect import categories_for, direction_pairs_for
@@ -92,7 +91,7 @@ class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
         config = PipelineConfig.from_json(exec_properties["harflow_config"])
         examples = artifact_utils.get_single_instance(input_dict["examples"])
-        eval_files = [os.path.join(artifact_utils.get_split_uri([examples], "eval"), "*")]
+        eval_files = [storage.join(artifact_utils.get_split_uri([examples], "eval"), "*")]
         class_names = artifacts.read_class_names(examples.uri)
         rows = []
         models = [model for key, models in input_dict.items() if key.startswith("model_") for model in models]
@@ -109,6 +108,6 @@ class Executor(base_executor.BaseExecutor):
         comparison.set_string_custom_property("variants", ",".join(row["variant"] for row in rows))
 
         candidate = artifact_utils.get_single_instance(output_dict["model"])
-        shutil.copytree(best["model_uri"], candidate.uri, dirs_exist_ok=True)
+        storage.copy_tree(best["model_uri"], candidate.uri)
         candidate.set_string_custom_property("variant", best["variant"])
         print(f"ModelComparison: best variant {best['variant']} -> {candidate.uri}", flush=True)

@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-from pathlib import Path
 
 import numpy as np
+
+from harflow import storage
 
 COLUMNS = (
     ("variant", "variant"),
@@ -103,15 +105,27 @@ def markdown(rows: list[dict], best: str, class_count: int, clip_count: int) -> 
     return "\n".join(lines)
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([key for _, key in COLUMNS])
-        for row in rows:
-            writer.writerow([row.get(key) for _, key in COLUMNS])
+def write_csv(rows: list[dict], path: str) -> None:
+    """The CSV table at `path` (a local path or a gs:// / s3:// URI)."""
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow([key for _, key in COLUMNS])
+    for row in rows:
+        writer.writerow([row.get(key) for _, key in COLUMNS])
+    storage.write_text(path, handle.getvalue())
 
 
-def plot_curves(rows: list[dict], path: Path) -> None:
+def save_figure(figure, path: str) -> None:
+    """A matplotlib figure as PNG at `path` (a local path or a URI), then closed."""
+    from matplotlib import pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    storage.write_bytes(path, buffer.getvalue())
+
+
+def plot_curves(rows: list[dict], path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,11 +146,10 @@ def plot_curves(rows: list[dict], path: Path) -> None:
         axes.grid(alpha=0.3)
     accuracy_axes.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
-def plot_confusion(confusion: list[list[int]], class_names: list[str], title: str, path: Path) -> None:
+def plot_confusion(confusion: list[list[int]], class_names: list[str], title: str, path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -159,27 +172,26 @@ def plot_confusion(confusion: list[list[int]], class_names: list[str], title: st
     axes.set_ylabel("true")
     axes.set_title(title, fontsize=9)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
-def write_comparison(out_dir: str, rows: list[dict], best: str, class_names: list[str]) -> Path:
-    """Write every file of the comparison into out_dir; returns the Markdown file."""
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+def write_comparison(out_dir: str, rows: list[dict], best: str, class_names: list[str]) -> str:
+    """Write every file of the comparison into out_dir (a folder or a gs:// / s3:// URI); returns the Markdown file's path."""
+    storage.make_dirs(out_dir)
     clip_count = rows[0]["clips"] if rows else 0
-    (folder / MARKDOWN).write_text(markdown(rows, best, len(class_names), clip_count))
-    write_csv(rows, folder / CSV)
-    (folder / JSON).write_text(json.dumps({"best": best, "class_names": class_names, "variants": rows}, indent=1))
-    plot_curves(rows, folder / "curves.png")
+    storage.write_text(storage.join(out_dir, MARKDOWN), markdown(rows, best, len(class_names), clip_count))
+    write_csv(rows, storage.join(out_dir, CSV))
+    storage.write_text(storage.join(out_dir, JSON), json.dumps({"best": best, "class_names": class_names, "variants": rows}, indent=1))
+    plot_curves(rows, storage.join(out_dir, "curves.png"))
     for row in rows:
-        plot_confusion(row["confusion"], class_names, f"{row['variant']}: accuracy {row['accuracy']:.3f}", folder / f"confusion_{file_stem(row['variant'])}.png")
-    return folder / MARKDOWN
+        title = f"{row['variant']}: accuracy {row['accuracy']:.3f}"
+        plot_confusion(row["confusion"], class_names, title, storage.join(out_dir, f"confusion_{file_stem(row['variant'])}.png"))
+    return storage.join(out_dir, MARKDOWN)
 
 
 def mean_over_runs(folders: list[str]) -> str:
     """Several runs' comparisons (e.g. one per official split) -> Markdown: mean accuracy, top-5, video accuracy and video top-5 per variant."""
-    runs = [json.loads((Path(folder) / JSON).read_text()) for folder in folders]
+    runs = [json.loads(storage.read_text(storage.join(folder, JSON))) for folder in folders]
     variants = [row["variant"] for row in runs[0]["variants"]]
     lines = [
         f"# Mean over {len(runs)} runs",

@@ -37,14 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     from harflow.datasets.detect import read_configured
     from harflow.datasets.records import EVAL
     from harflow.components.model_comparison.executor import variant_row
-    from harflow.components.model_comparison.report import write_comparison
+    from harflow.components.model_comparison.report import JSON, write_comparison
     from harflow.components.video_example_gen.beam_job import write_examples
     from harflow.cli import _comparison_folder
+    from harflow import storage
     from harflow.artifacts import read_model_info, serving_dir
     from harflow.config import IngestConfig, PipelineConfig
 
-    folder = Path(_comparison_folder(args.work_dir, args.name))
-    run = json.loads((folder / "comparison.json").read_text())
+    folder = _comparison_folder(args.work_dir, args.name)
+    run = json.loads(storage.read_text(storage.join(folder, JSON)))
     info = read_model_info(serving_dir(run["variants"][0]["model_uri"]))
     ingest = IngestConfig(
         dataset_root=args.data or str(Path(args.work_dir) / "data" / "synth"),
@@ -56,13 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="harflow-rescore-") as examples:
         print(f"ingesting {len(clips)} test videos, {args.eval_clips} clip(s) each ...", flush=True)
         write_examples(beam.Pipeline(), clips, ingest, examples)
-        eval_files = [str(Path(examples) / "Split-eval" / "*")]
+        eval_files = [storage.join(examples, "Split-eval", "*")]
         rows = []
         for variant in run["variants"]:
             rows.append(variant_row(variant["model_uri"], eval_files, run["class_names"], PipelineConfig()))
             print(f"{rows[-1]['variant']}: accuracy {rows[-1]['accuracy']:.3f}", flush=True)
     markdown = write_comparison(args.out_dir, rows, run["best"], run["class_names"])
-    print(markdown.read_text())
+    print(storage.read_text(markdown))
     return 0
 
 

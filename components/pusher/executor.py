@@ -1,7 +1,8 @@
 """The Pusher's executor: a blessed model becomes the next integer version of a TF Serving base path.
 
-Copied into a hidden folder of the base path and renamed into place in one
-atomic step (serving.versions), then all but the newest `keep_versions`
+Copied into a hidden folder of the base path and then made a numbered version
+whole (serving.versions: one atomic rename on a file system, saved_model.pb
+copied last on gs:// or s3://), then all but the newest `keep_versions`
 removed; the push is recorded on the PushedModel artifact as TFX does.
 """
 
@@ -16,7 +17,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
-from harflow.config import GateConfig, is_uri
+from harflow.config import GateConfig
 from harflow.serving import versions
 
 KEEP_VERSIONS_KEY = "keep_versions"  # in the component's custom_config
@@ -25,7 +26,7 @@ SERVING_BASE_KEY = "serving_base"  # optional: replaces push_destination's base 
 
 
 class VersionedPushExecutor(pusher_executor.Executor):
-    """Pushes a blessed model as the next integer version of a filesystem base path."""
+    """Pushes a blessed model as the next integer version of a base path (a folder, gs:// or s3://)."""
 
     def Do(
         self,
@@ -43,8 +44,6 @@ class VersionedPushExecutor(pusher_executor.Executor):
         if destination.WhichOneof("destination") != "filesystem":
             raise ValueError("harflow's Pusher pushes to a filesystem base path only")
         base = exec_properties.get(SERVING_BASE_KEY) or destination.filesystem.base_directory
-        if is_uri(base):
-            raise ValueError(f"{base}: the Pusher publishes versions by renaming folders on a file system; give a path mounted in the pod (docs/kubeflow.md)")
         custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
         keep = int(custom.get(KEEP_VERSIONS_KEY, GateConfig().keep_versions))
 

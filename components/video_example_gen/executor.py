@@ -10,7 +10,6 @@ that ends up without some class does (statistics.py), unless allowed.
 from __future__ import annotations
 
 import json
-import os
 
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
@@ -21,7 +20,7 @@ from harflow.datasets.detect import read_configured
 from harflow.datasets.records import SPLITS, DatasetError
 from harflow.components.video_example_gen import statistics
 from harflow.components.video_example_gen.beam_job import encode_jpeg, write_examples  # noqa: F401 (encode_jpeg: re-exported)
-from harflow import artifacts, features
+from harflow import artifacts, features, storage
 from harflow.config import IngestConfig
 
 
@@ -34,7 +33,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples = artifact_utils.get_single_instance(output_dict["examples"])
         examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
         examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
-        os.makedirs(examples.uri, exist_ok=True)
+        storage.make_dirs(examples.uri)
         artifacts.write_class_names(examples.uri, index.class_names)
 
         counts = write_examples(self._make_beam_pipeline(), list(index.clips), config, examples.uri)
@@ -51,7 +50,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             split, names = next(iter(missing.items()))
             raise DatasetError(
                 f"VideoExampleGen: split {split} has no clips of {len(names)} class(es) ({', '.join(names[:5])}"
-                f"{', ...' if len(names) > 5 else ''}); see {os.path.join(examples.uri, statistics.STATISTICS_MD)} "
+                f"{', ...' if len(names) > 5 else ''}); see {storage.join(examples.uri, statistics.STATISTICS_MD)} "
                 "and the rejects file, or change the split"
             )
 
@@ -67,30 +66,23 @@ def ingest_config(exec_properties: dict) -> IngestConfig:
 
 
 def _json_lines(path: str) -> list[dict]:
-    import tensorflow as tf
-
-    if not tf.io.gfile.exists(path):
+    if not storage.exists(path):
         return []
-    with tf.io.gfile.GFile(path) as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return [json.loads(line) for line in storage.read_text(path).splitlines() if line.strip()]
 
 
 def write_statistics(uri: str, class_names: list[str]) -> dict:
     """statistics.json and statistics.md beside the splits, from clips.jsonl and rejects.jsonl."""
-    import tensorflow as tf
-
     summary = statistics.summarize(
-        _json_lines(os.path.join(uri, statistics.CLIPS_FILE)),
-        _json_lines(os.path.join(uri, features.REJECTS_FILE)),
+        _json_lines(storage.join(uri, statistics.CLIPS_FILE)),
+        _json_lines(storage.join(uri, features.REJECTS_FILE)),
         class_names,
     )
-    with tf.io.gfile.GFile(os.path.join(uri, statistics.STATISTICS_JSON), "w") as handle:
-        handle.write(json.dumps(summary, indent=1))
-    with tf.io.gfile.GFile(os.path.join(uri, statistics.STATISTICS_MD), "w") as handle:
-        handle.write(statistics.to_markdown(summary))
+    storage.write_text(storage.join(uri, statistics.STATISTICS_JSON), json.dumps(summary, indent=1))
+    storage.write_text(storage.join(uri, statistics.STATISTICS_MD), statistics.to_markdown(summary))
     return summary
 
 
 def summary_line(counts: dict, uri: str) -> str:
     parts = [f"{split} {counts[f'written_{split}']} written, {counts[f'rejected_{split}']} rejected" for split in SPLITS]
-    return "VideoExampleGen: " + "; ".join(parts) + f" (rejects, if any: {os.path.join(uri, features.REJECTS_FILE)})"
+    return "VideoExampleGen: " + "; ".join(parts) + f" (rejects, if any: {storage.join(uri, features.REJECTS_FILE)})"
