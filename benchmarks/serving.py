@@ -1,7 +1,13 @@
-"""End-to-end prediction time for one 10-s 320x240 clip: in process vs over gRPC.
+"""End-to-end prediction time for one 10-s 320x240 clip: in process vs over gRPC; request size per signature.
 
     bin/harflow env run -- python benchmarks/serving.py            # full: 30 clips, 8 concurrent clients
     bin/harflow env run -- python benchmarks/serving.py --quick    # a smoke run: 4 short clips
+    bin/harflow env run -- python benchmarks/serving.py --requests # only the request-size table (both signatures)
+
+The request table sends the goal model's clip over gRPC and REST with each
+signature, serving_default (uint8 frames; REST: JSON numbers) and serving_jpeg
+(JPEG frames; REST: {"b64": ...}), and reports the bytes of one request and
+the end-to-end latency (median, p95 over the clips), side by side as ratios.
 
 "End to end" is what a user waits for: decode and sample the clip
 (serving.inputs.clip_input, as training did), predict, answer the top-5
@@ -152,6 +158,64 @@ def measure(label: str, base: Path, clips: list[Path], clients: int) -> list[lis
     return rows
 
 
+def request_bytes(predictor, frames) -> int:
+    """The bytes one request carries: the serialized PredictRequest (gRPC) or the JSON body (REST)."""
+    client = predictor.client
+    if hasattr(client, "request_body"):
+        return len(client.request_body(frames).encode())
+    return client.request(frames).ByteSize()
+
+
+def measure_requests(label: str, base: Path, clips: list[Path]) -> list[list[object]]:
+    """Both signatures over gRPC and REST: bytes per request and end-to-end latency."""
+    from tests.tf_serving_standin import GrpcStandIn, RestStandIn
+
+    from harflow.artifacts import JPEG_SIGNATURE, SERVING_SIGNATURE
+    from harflow.config import ServingConfig
+    from harflow.serving.inputs import clip_input
+
+    rows, baseline = [], {}
+    with GrpcStandIn("harflow", base) as grpc_server, RestStandIn("harflow", base) as rest_server:
+        for protocol, address in (("gRPC", {"server": grpc_server.target}), ("REST", {"rest": rest_server.url})):
+            for signature in (SERVING_SIGNATURE, JPEG_SIGNATURE):
+                predictor = open_predictor(**address, serving=ServingConfig(signature=signature, timeout_s=300.0))
+                frames = clip_input(clips[0], predictor.num_frames, predictor.image_size)
+                size = request_bytes(predictor, frames)
+                seconds = time_calls(lambda clip: predict_file(predictor, clip, top=5), clips)
+                predictor.close()
+                median = statistics.median(seconds)
+                baseline.setdefault(protocol, (size, median))
+                rows.append([
+                    label, protocol, signature, f"{size / 1024:,.0f}", f"{size / baseline[protocol][0]:.3f}",
+                    f"{median:.3f}", f"{percentile(seconds, 95):.3f}", f"{median / baseline[protocol][1]:.2f}",
+                ])
+                print(" | ".join(str(c) for c in rows[-1]), flush=True)
+    return rows
+
+
+REQUEST_HEADER = ["model", "protocol", "signature", "KiB per request", "bytes vs uint8", "median s", "p95 s", "latency vs uint8"]
+
+
+def write_requests_section(args, rows: list[list[object]]) -> None:
+    body = (
+        f"One clip per request ({args.frames} frames of {args.size}x{args.size}, sampled from a {args.seconds:g}-s 320x240 clip), "
+        f"{args.clips} clips each timed once after a warm-up, end to end (decode, sample, encode the request, predict, top 5). "
+        "serving_default sends uint8 frames (gRPC: a DT_UINT8 tensor; REST: JSON numbers); serving_jpeg sends each frame "
+        f"as a JPEG at quality {_quality()} (gRPC: a DT_STRING tensor [1, T]; REST: {{\"b64\": ...}}). "
+        "Servers: tests/tf_serving_standin.py's gRPC and REST stand-ins, which run the SavedModel's own signature, on the "
+        "same cores as the client. Ratios are against serving_default on the same protocol.\n\n"
+        + markdown_table(REQUEST_HEADER, rows)
+    )
+    write_section("serving-requests", "Serving: request size and latency, uint8 vs JPEG frames",
+                  "bin/harflow env run -- python benchmarks/serving.py --requests", body)
+
+
+def _quality() -> int:
+    from harflow.config import ServingConfig
+
+    return ServingConfig().jpeg_quality
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=30, help="clips (each timed once per mode) (default: %(default)s)")
@@ -160,9 +224,13 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16, help="goal model: frames per clip (default: %(default)s)")
     parser.add_argument("--size", type=int, default=224, help="goal model: frame size (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help="4 clips of 2 s, 2 clients, 112x112 frames; no report written")
+    parser.add_argument("--requests", action="store_true", help="only the request-size table (goal model, both signatures, gRPC and REST)")
     args = parser.parse_args()
     if args.quick:
         args.clips, args.seconds, args.clients, args.size = 4, 2.0, 2, 112
+    if args.requests:
+        requests_only(args)
+        return
 
     import os
 
@@ -196,6 +264,19 @@ def main() -> None:
         + "\n\nGoal: MobileNetV2 + GRU, 16 frames: median < 0.5 s and p95 < 1 s on 2 cores (one client)."
     )
     write_section(NAME, "Serving: one clip end to end, in process vs gRPC", "bin/harflow env run -- python benchmarks/serving.py", body)
+
+
+def requests_only(args) -> None:
+    from harflow.config import IngestConfig
+
+    with tempfile.TemporaryDirectory(prefix="harflow-bench-serving-") as tmp:
+        tmp = Path(tmp)
+        clips = write_clips(tmp / "clips", args.clips, args.seconds)
+        goal = export(goal_model(args.frames, args.size, 101), tmp / "goal", IngestConfig(num_frames=args.frames, image_size=args.size))
+        rows = measure_requests("MobileNetV2 + GRU (goal)", goal, clips)
+    print(markdown_table(REQUEST_HEADER, rows))
+    if not args.quick:
+        write_requests_section(args, rows)
 
 
 if __name__ == "__main__":

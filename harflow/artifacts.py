@@ -37,9 +37,12 @@ SERVING_FOLDER = "Format-Serving"  # TFX's name for the SavedModel folder of a M
 TFLITE_FOLDER = "Format-TFLite"
 TFLITE_FILE = "model.tflite"
 
-SERVING_SIGNATURE = "serving_default"  # frames -> probabilities, class_names (what clients call)
+SERVING_SIGNATURE = "serving_default"  # frames uint8 -> probabilities, class_names (in process; any client)
+JPEG_SIGNATURE = "serving_jpeg"  # JPEG frames -> probabilities, class_names (what the gRPC/REST clients call)
 EXAMPLES_SIGNATURE = "serving_examples"  # serialized Examples -> probabilities (what TFMA calls)
-FRAMES_INPUT = "frames"
+FRAMES_INPUT = "frames"  # uint8 [B, T, S, S, 3]
+# string [B, T]: each an RGB frame of S x S as JPEG (REST: {"b64": ...}; the "_bytes" suffix marks it binary)
+JPEG_FRAMES_INPUT = "frames_bytes"
 EXAMPLES_INPUT = "examples"
 PROBABILITIES_OUTPUT = "probabilities"
 CLASS_NAMES_OUTPUT = "class_names"

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harflow.artifacts import SERVING_SIGNATURE
+from harflow.artifacts import JPEG_SIGNATURE
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,9 @@ class ServingConfig:
     """How clients reach a model server (TF Serving, or its stand-ins in tests)."""
 
     model_name: str = "harflow"  # the name in TF Serving's models.config / --model_name
-    signature: str = SERVING_SIGNATURE
+    # the compact request (T JPEG frames, tens of KB) by default; "serving_default" sends uint8 frames
+    signature: str = JPEG_SIGNATURE
+    jpeg_quality: int = 95  # of the frames a client sends to serving_jpeg (95: probabilities within ~1e-2 of uint8's)
     version: int | None = None  # None: the server's newest version
     timeout_s: float = 30.0  # per request; a server's first call on a model builds its graph (seconds)
 
@@ -276,7 +278,9 @@ class PipelineConfig:
     runner: str = "beam"  # beam (BeamDagRunner) or local (LocalDagRunner)
     beam_args: tuple[str, ...] = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
     enable_cache: bool = True
-    serving_dir: str = ""  # TF Serving model base path; default <work_dir>/serving/<name>
+    serving_dir: str = ""  # TF Serving model base path (a folder, gs:// or s3://); default <work_dir>/serving/<name>
+    # MLMD's SQLite folder: a local path even when work_dir is gs:// (SQLite needs a file system); default <work_dir>/metadata
+    metadata_dir: str = ""
     ingest: IngestConfig = field(default_factory=IngestConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     gate: GateConfig = field(default_factory=GateConfig)
@@ -288,7 +292,7 @@ class PipelineConfig:
 
     @property
     def metadata_path(self) -> str:
-        return join_path(self.work_dir, "metadata", f"{self.name}.sqlite")
+        return join_path(self.metadata_dir or join_path(self.work_dir, "metadata"), f"{self.name}.sqlite")
 
     @property
     def serving_base(self) -> str:
@@ -326,6 +330,7 @@ class PipelineConfig:
             train=train,
             work_dir=absolute_path(self.work_dir),
             serving_dir=absolute_path(self.serving_base),
+            metadata_dir=absolute_path(self.metadata_dir) if self.metadata_dir else "",
             ingest=ingest,
         )
 

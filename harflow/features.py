@@ -26,6 +26,22 @@ SMALL_FEATURES = (LABEL, LABEL_NAME, CLIP_ID, GROUP, NUM_FRAMES, HEIGHT, WIDTH, 
 REJECTS_FILE = "rejects.jsonl"  # beside the Split-* folders of an Examples artifact: one JSON line per unreadable clip
 
 
+# --------------------------------------------------------------------------- JPEG frames
+
+
+def encode_jpeg(frame_rgb, quality: int) -> bytes:
+    """[H, W, 3] uint8 RGB -> JPEG bytes: the one frame encoding (stored FRAMES and the serving_jpeg request).
+
+    OpenCV encodes BGR, so the channels are swapped first.
+    """
+    import cv2
+
+    ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError(f"JPEG encoding of a frame of shape {getattr(frame_rgb, 'shape', '?')} failed")
+    return buffer.tobytes()
+
+
 # --------------------------------------------------------------------------- writing an Example without TensorFlow
 
 

@@ -45,20 +45,25 @@ def cluster_config(config: PipelineConfig) -> PipelineConfig:
             "storage (gs://BUCKET/...) or an absolute path mounted in the pods"
         )
     check_pod_path("--data", config.ingest.dataset_root)
-    check_pod_path("--serving-dir" if config.serving_dir else "the serving base (WORK_DIR/serving/NAME; set --serving-dir)", config.serving_base)
+    check_serving_base("--serving-dir" if config.serving_dir else "the serving base (WORK_DIR/serving/NAME; set --serving-dir)", config.serving_base)
     return config
 
 
 def check_pod_path(label: str, path: str) -> None:
-    """The data root and the serving base: absolute file system paths in the pods, not URIs."""
+    """The data root: an absolute file system path in the pods, not a URI (OpenCV reads clips from files)."""
     if is_uri(path):
         raise ValueError(
             f"{label} {path!r} is object storage, but it must be a file system path in the pods (OpenCV reads clips "
-            "from files; the Pusher publishes versions by renaming folders): mount the bucket or a volume and give "
-            "its path, e.g. /gcs/BUCKET/... on Vertex AI (docs/kubeflow.md)"
+            "from files): mount the bucket or a volume and give its path, e.g. /gcs/BUCKET/... on Vertex AI (docs/kubeflow.md)"
         )
     if not os.path.isabs(path):
         raise ValueError(f"{label} {path!r} is a relative path, which means nothing in a Kubeflow pod; give an absolute path mounted in the pods")
+
+
+def check_serving_base(label: str, path: str) -> None:
+    """The serving base: object storage (gs://, s3://: the Pusher writes there, docs/storage.md) or an absolute path in the pods."""
+    if not is_uri(path):
+        check_pod_path(label, path)
 
 
 def parameter_defaults(config: PipelineConfig) -> dict:

@@ -85,9 +85,9 @@ def parse_parameters(assignments: list[str], spec) -> dict:
         except ValueError:
             raise ValueError(f"--param {name}={text}: not a valid {_type_name(kind)}") from None
         if name in ("data_root", "serving_base"):
-            from harflow.kubeflow.compile import check_pod_path
+            from harflow.kubeflow.compile import check_pod_path, check_serving_base
 
-            check_pod_path(f"--param {name}", text)
+            (check_pod_path if name == "data_root" else check_serving_base)(f"--param {name}", text)
     return values
 
 

@@ -37,6 +37,11 @@ class Outcome:
 def metadata_config(config: PipelineConfig):
     from tfx.orchestration import metadata
 
+    if storage.is_uri(config.metadata_path):
+        raise ValueError(
+            f"{config.metadata_path}: MLMD keeps its SQLite file on a local disk; with a {config.work_dir} work dir "
+            "give a local metadata folder (PipelineConfig.metadata_dir, --metadata-dir)"
+        )
     Path(config.metadata_path).parent.mkdir(parents=True, exist_ok=True)
     return metadata.sqlite_metadata_connection_config(config.metadata_path)
 

@@ -1,22 +1,36 @@
 """The TF Serving Predictor (serving.predictor's protocol), over gRPC (PredictionService) or REST.
 
 GrpcClient and RestClient speak the two protocols; ServerPredictor turns
-either into a Predictor. Both ask the server for the model's signature
+either into a Predictor. Both ask the server for the model's signatures
 (GetModelMetadata, or GET /v1/models/NAME/metadata) and read the frame count
-and size from the shape of its frames input; the class names come from the
-model's class names output. A server that does not answer is one clear error
+and size from the shape of the uint8 signature's frames input; the class names
+come from the model's class names output.
+
+By default they call the compact signature (serving_jpeg): each of the T
+frames goes as a JPEG (gRPC: a DT_STRING tensor [1, T]; REST: {"b64": ...}),
+tens of KB per clip instead of T*S*S*3 numbers. `ServingConfig.signature =
+"serving_default"` sends the uint8 frames instead. A server that does not answer is one clear error
 (ServerUnavailable), as is a request that runs past the timeout.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from harflow.artifacts import CLASS_NAMES_OUTPUT, FRAMES_INPUT, PROBABILITIES_OUTPUT
+from harflow.artifacts import (
+    CLASS_NAMES_OUTPUT,
+    FRAMES_INPUT,
+    JPEG_FRAMES_INPUT,
+    JPEG_SIGNATURE,
+    PROBABILITIES_OUTPUT,
+    SERVING_SIGNATURE,
+)
 from harflow.config import ServingConfig
+from harflow.features import encode_jpeg
 
 
 class ServerUnavailable(ConnectionError):
@@ -43,7 +57,31 @@ def input_size(shape: list[int]) -> tuple[int, int]:
     return int(shape[1]), int(shape[2])
 
 
+def jpeg_frames(frames: np.ndarray, quality: int) -> list[list[bytes]]:
+    """frames [B, T, S, S, 3] uint8 -> [B][T] JPEG bytes (the serving_jpeg signature's input)."""
+    return [[encode_jpeg(frame, quality) for frame in clip] for clip in frames]
+
+
+def check_signature(signatures, wanted: str, where: str, model_name: str) -> None:
+    """A clear error when the model lacks `wanted` (e.g. serving_jpeg in a model exported before it existed)."""
+    if wanted not in signatures:
+        hint = f"; models exported before {JPEG_SIGNATURE} existed need --signature {SERVING_SIGNATURE}" if wanted == JPEG_SIGNATURE else ""
+        raise ServerError(f"{where}: model {model_name!r} has no signature {wanted!r}{hint}")
+    if SERVING_SIGNATURE not in signatures:
+        raise ServerError(f"{where}: model {model_name!r} has no {SERVING_SIGNATURE!r} signature to read its input size from")
+
+
 # --------------------------------------------------------------------------- gRPC
+
+
+def to_string_tensor_proto(rows: list[list[bytes]]):
+    """[B][T] bytes -> a DT_STRING tensorflow.TensorProto of shape [B, T]."""
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+
+    dims = [tensor_shape_pb2.TensorShapeProto.Dim(size=n) for n in (len(rows), len(rows[0]) if rows else 0)]
+    return tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_STRING, tensor_shape=tensor_shape_pb2.TensorShapeProto(dim=dims), string_val=[b for row in rows for b in row]
+    )
 
 
 def to_tensor_proto(array: np.ndarray):
@@ -117,21 +155,27 @@ class GrpcClient:
             response = self._call(self._stub.GetModelMetadata, request)
             signatures = get_model_metadata_pb2.SignatureDefMap()
             response.metadata["signature_def"].Unpack(signatures)
-            signature = signatures.signature_def.get(self.config.signature)
-            if signature is None:
-                raise ServerError(f"{self.target}: model {self.config.model_name!r} has no signature {self.config.signature!r}")
-            frames: meta_graph_pb2.TensorInfo = signature.inputs[FRAMES_INPUT]
+            check_signature(signatures.signature_def, self.config.signature, self.target, self.config.model_name)
+            frames: meta_graph_pb2.TensorInfo = signatures.signature_def[SERVING_SIGNATURE].inputs[FRAMES_INPUT]
             self._size = input_size([d.size for d in frames.tensor_shape.dim])
         return self._size
 
-    def predict_frames(self, frames: np.ndarray) -> Answer:
-        """frames [1, T, S, S, 3] uint8 -> the server's Answer."""
+    def request(self, frames: np.ndarray):
+        """frames [1, T, S, S, 3] uint8 -> the PredictRequest for the configured signature (JPEG or uint8)."""
         from tensorflow_serving.apis import predict_pb2
 
         request = predict_pb2.PredictRequest()
         self._model_spec(request.model_spec)
-        request.inputs[FRAMES_INPUT].CopyFrom(to_tensor_proto(frames))
+        if self.config.signature == JPEG_SIGNATURE:
+            request.inputs[JPEG_FRAMES_INPUT].CopyFrom(to_string_tensor_proto(jpeg_frames(frames, self.config.jpeg_quality)))
+        else:
+            request.inputs[FRAMES_INPUT].CopyFrom(to_tensor_proto(frames))
         request.output_filter.extend([PROBABILITIES_OUTPUT, CLASS_NAMES_OUTPUT])
+        return request
+
+    def predict_frames(self, frames: np.ndarray) -> Answer:
+        """frames [1, T, S, S, 3] uint8 -> the server's Answer."""
+        request = self.request(frames)
         response = self._call(self._stub.Predict, request)
         probabilities = probabilities_from_proto(response.outputs[PROBABILITIES_OUTPUT])[0]
         names = [n.decode() for n in response.outputs[CLASS_NAMES_OUTPUT].string_val][: probabilities.shape[0]]
@@ -185,16 +229,21 @@ class RestClient:
         if self._size is None:
             body = self._request("GET", f"{self._model_url()}/metadata")
             signatures = body["metadata"]["signature_def"]["signature_def"]
-            if self.config.signature not in signatures:
-                raise ServerError(f"{self.url}: model {self.config.model_name!r} has no signature {self.config.signature!r}")
-            dims = signatures[self.config.signature]["inputs"][FRAMES_INPUT]["tensor_shape"]["dim"]
+            check_signature(signatures, self.config.signature, self.url, self.config.model_name)
+            dims = signatures[SERVING_SIGNATURE]["inputs"][FRAMES_INPUT]["tensor_shape"]["dim"]
             self._size = input_size([int(d["size"]) for d in dims])
         return self._size
 
+    def request_body(self, frames: np.ndarray) -> str:
+        """frames [1, T, S, S, 3] uint8 -> the JSON body (row format, "instances"): JPEG frames as {"b64": ...}, or numbers."""
+        if self.config.signature == JPEG_SIGNATURE:
+            rows = [[{"b64": base64.b64encode(jpeg).decode("ascii")} for jpeg in clip] for clip in jpeg_frames(frames, self.config.jpeg_quality)]
+            return json.dumps({"signature_name": self.config.signature, "instances": rows})
+        return json.dumps({"signature_name": self.config.signature, "instances": frames.astype(int).tolist()})
+
     def predict_frames(self, frames: np.ndarray) -> Answer:
         """frames [1, T, S, S, 3] uint8 -> the server's Answer (REST's row format, "instances")."""
-        payload = {"signature_name": self.config.signature, "instances": frames.astype(int).tolist()}
-        body = self._request("POST", f"{self._model_url()}:predict", data=json.dumps(payload))
+        body = self._request("POST", f"{self._model_url()}:predict", data=self.request_body(frames))
         prediction = body["predictions"][0]
         probabilities = np.asarray(prediction[PROBABILITIES_OUTPUT], dtype=np.float32)
         return Answer(probabilities, list(prediction[CLASS_NAMES_OUTPUT]), self.config.version)

@@ -169,13 +169,16 @@ def test_a_relative_data_root_is_refused_naming_it(tmp_path):
         compile_pipeline(config, KubeflowConfig(output=str(tmp_path / "p.yaml")))
 
 
-def test_an_object_storage_serving_base_is_refused_with_the_mount_hint(tmp_path):
-    """The default serving base under a gs:// work dir is a URI: the Pusher needs a file system (renames)."""
-    from harflow.kubeflow.compile import compile_pipeline
+def test_an_object_storage_serving_base_compiles_but_object_storage_clips_are_refused(tmp_path):
+    """The Pusher writes versions to gs:// (docs/storage.md); the clips must stay on a file system (OpenCV)."""
+    from harflow.kubeflow.compile import compile_pipeline, read_spec
 
     config = PipelineConfig(work_dir="gs://bucket/harflow", ingest=IngestConfig(dataset_root="/data/ucf101"))
-    with pytest.raises(ValueError, match=r"'gs://bucket/harflow/serving/harflow' is object storage, but it must be a file system path in the pods .* /gcs/BUCKET/"):
-        compile_pipeline(config, KubeflowConfig(output=str(tmp_path / "p.yaml")))
+    compile_pipeline(config, KubeflowConfig(output=str(tmp_path / "p.yaml")))
+    assert "gs://bucket/harflow/serving/harflow" in (tmp_path / "p.yaml").read_text()
+    clips_on_gcs = PipelineConfig(work_dir="gs://bucket/harflow", ingest=IngestConfig(dataset_root="gs://bucket/ucf101"))
+    with pytest.raises(ValueError, match=r"--data 'gs://bucket/ucf101' is object storage, but it must be a file system path in the pods .* /gcs/BUCKET/"):
+        compile_pipeline(clips_on_gcs, KubeflowConfig(output=str(tmp_path / "q.yaml")))
 
 
 def test_a_json_output_is_the_same_spec_as_json(tmp_path):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from serving_fixtures import CLASS_NAMES, export_untrained_model, write_clip
 
+from harflow.artifacts import SERVING_SIGNATURE
 from harflow.config import ServingConfig
 from harflow.serving.clients import GrpcClient, ServerError, ServerUnavailable
 from harflow.serving.inputs import clip_input
@@ -34,6 +35,9 @@ def clip(tmp_path_factory):
     return write_clip(tmp_path_factory.mktemp("clips") / "clip.avi", seed=3)
 
 
+UINT8 = ServingConfig(signature=SERVING_SIGNATURE)  # the exact comparisons send uint8 frames (JPEG: test_jpeg_request)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -48,8 +52,8 @@ def assert_same_top(top, expected_top):
 def test_the_three_predictors_give_the_same_probabilities_for_one_clip(base_path, clip):
     in_process = open_predictor(model=base_path)
     with GrpcStandIn("harflow", base_path) as grpc_server, RestStandIn("harflow", base_path) as rest_server:
-        over_grpc = open_predictor(server=grpc_server.target)
-        over_rest = open_predictor(rest=rest_server.url)
+        over_grpc = open_predictor(server=grpc_server.target, serving=UINT8)
+        over_rest = open_predictor(rest=rest_server.url, serving=UINT8)
         predictors = [in_process, over_grpc, over_rest]
         assert all(isinstance(predictor, Predictor) for predictor in predictors)
         assert {(p.num_frames, p.image_size) for p in predictors} == {(4, 32)}
@@ -66,7 +70,7 @@ def test_the_three_predictors_give_the_same_probabilities_for_one_clip(base_path
 def test_grpc_predictor_answers_as_the_model_does_in_process(base_path, clip):
     expected = predict_file(open_predictor(model=base_path), clip, top=len(CLASS_NAMES))
     with GrpcStandIn("harflow", base_path) as server:
-        predictor = open_predictor(server=server.target)
+        predictor = open_predictor(server=server.target, serving=UINT8)
         top = predict_file(predictor, clip, top=len(CLASS_NAMES))
         predictor.close()
     assert predictor.model_version == 2 and "version 2" in predictor.description
@@ -83,7 +87,7 @@ def test_grpc_client_reads_the_frame_count_and_size_from_the_model_metadata(base
 def test_grpc_predictor_asks_for_a_specific_version(base_path, clip):
     expected = predict_file(open_predictor(model=base_path / "1"), clip, top=len(CLASS_NAMES))
     with GrpcStandIn("harflow", base_path) as server:
-        predictor = open_predictor(server=server.target, serving=ServingConfig(version=1))
+        predictor = open_predictor(server=server.target, serving=ServingConfig(signature=SERVING_SIGNATURE, version=1))
         top = predict_file(predictor, clip, top=len(CLASS_NAMES))
         predictor.close()
     assert predictor.model_version == 1
@@ -93,7 +97,7 @@ def test_grpc_predictor_asks_for_a_specific_version(base_path, clip):
 def test_rest_predictor_answers_as_the_model_does_in_process(base_path, clip):
     expected = predict_file(open_predictor(model=base_path), clip, top=len(CLASS_NAMES))
     with RestStandIn("harflow", base_path) as server:
-        predictor = open_predictor(rest=server.url)
+        predictor = open_predictor(rest=server.url, serving=UINT8)
         top = predict_file(predictor, clip, top=len(CLASS_NAMES))
         predictor.close()
     assert_same_top(top, expected)

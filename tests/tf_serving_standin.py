@@ -11,7 +11,11 @@ the same model base path layout (`BASE/<integer version>/saved_model.pb`):
   (NOT_FOUND, INVALID_ARGUMENT).
 - `RestStandIn`: an http.server with TF Serving's REST shapes:
   GET /v1/models/NAME[/versions/N]/metadata and
-  POST /v1/models/NAME[/versions/N]:predict ({"signature_name", "instances"|"inputs"}).
+  POST /v1/models/NAME[/versions/N]:predict ({"signature_name", "instances"|"inputs"}),
+  binary values as {"b64": ...} (decoded to bytes, as TF Serving's JSON tensor parser does).
+
+Both run the named signature of the loaded SavedModel itself (serving_default,
+serving_jpeg, ...), so a signature behaves here as it would in TF Serving.
 
 They are not TF Serving: no batching, no model config file, no version
 polling policies; the newest version is looked up on each request.
@@ -19,6 +23,7 @@ polling policies; the newest version is looked up on each request.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -194,6 +199,30 @@ class RestStandIn:
         self._thread.join()
 
 
+def _decode_b64(value):
+    """TF Serving's JSON rule: {"b64": "..."} anywhere in the tensor is those bytes."""
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        return base64.b64decode(value["b64"])
+    if isinstance(value, list):
+        return [_decode_b64(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _decode_b64(item) for key, item in value.items()}
+    return value
+
+
+def _as_array(value) -> np.ndarray:
+    """A JSON tensor -> numpy; bytes stay bytes (dtype object), as a DT_STRING tensor."""
+    value = _decode_b64(value)
+    array = np.asarray(value, dtype=object) if _holds_bytes(value) else np.asarray(value)
+    return array
+
+
+def _holds_bytes(value) -> bool:
+    while isinstance(value, list) and value:
+        value = value[0]
+    return isinstance(value, bytes)
+
+
 def _jsonable(array: np.ndarray):
     if array.dtype.kind in "SO":
         return np.vectorize(lambda b: b.decode() if isinstance(b, bytes) else b, otypes=[object])(array).tolist()
@@ -255,12 +284,12 @@ def _rest_handler(store: ModelStore):
                 row_format = "instances" in body
                 data = body["instances"] if row_format else body["inputs"]
                 if isinstance(data, dict):
-                    inputs = {key: np.asarray(value) for key, value in data.items()}
+                    inputs = {key: _as_array(value) for key, value in data.items()}
                 else:  # a list of instances, or one unnamed input: the signature's only input
                     specs = store.model(version).signatures[signature].structured_input_signature[1]
                     if len(specs) != 1:
                         raise ValueError("a signature with several inputs needs named inputs")
-                    inputs = {next(iter(specs)): np.asarray(data)}
+                    inputs = {next(iter(specs)): _as_array(data)}
                 outputs = store.run(version, signature, inputs)
             except (KeyError, ValueError) as error:
                 self._send(400, {"error": str(error).splitlines()[0]})

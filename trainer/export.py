@@ -3,6 +3,9 @@
 Signatures:
   the default one  frames [B, T, H, W, 3] uint8  -> probabilities [B, C] float32,
                                                     class names   [B, C] string
+  the JPEG one     frames_bytes [B, T] string (each frame JPEG-encoded at H x W)
+                                                 -> the same outputs (what gRPC/REST clients call:
+                                                    tens of KB per request instead of T*H*W*3 numbers)
   the examples one examples [B] serialized tf.train.Example -> probabilities [B, C]
                    (what the TFX Evaluator feeds; the label is ignored)
 
@@ -40,6 +43,14 @@ def export_saved_model(model: keras.Model, export_dir: str, class_names: list[st
         input_signature=[tf.TensorSpec([None, t, size, size, 3], tf.uint8, name=artifacts.FRAMES_INPUT)],
     )
     archive.add_endpoint(
+        artifacts.JPEG_SIGNATURE,
+        lambda jpegs: {
+            artifacts.PROBABILITIES_OUTPUT: predict(decode_jpeg_clips(jpegs, t, size)),
+            artifacts.CLASS_NAMES_OUTPUT: tf.tile(names[tf.newaxis], [tf.shape(jpegs)[0], 1]),
+        },
+        input_signature=[tf.TensorSpec([None, t], tf.string, name=artifacts.JPEG_FRAMES_INPUT)],
+    )
+    archive.add_endpoint(
         artifacts.EXAMPLES_SIGNATURE,
         lambda examples: {artifacts.PROBABILITIES_OUTPUT: predict(parse_clips(examples, t, size)["frames"])},
         input_signature=[tf.TensorSpec([None], tf.string, name=artifacts.EXAMPLES_INPUT)],
@@ -47,6 +58,17 @@ def export_saved_model(model: keras.Model, export_dir: str, class_names: list[st
     archive.write_out(export_dir, verbose=False)
     artifacts.write_model_info(export_dir, model_info(class_names, ingest))
     return export_dir
+
+
+def decode_jpeg_clips(jpegs: tf.Tensor, num_frames: int, image_size: int) -> tf.Tensor:
+    """JPEG frames [B, T] string -> uint8 RGB [B, T, S, S, 3]; a frame of another size is an InvalidArgument error."""
+    flat = tf.reshape(jpegs, [-1])  # [B*T]
+    frames = tf.map_fn(
+        lambda jpeg: tf.ensure_shape(tf.io.decode_jpeg(jpeg, channels=3), [image_size, image_size, 3]),
+        flat,
+        fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.uint8),
+    )
+    return tf.reshape(frames, [-1, num_frames, image_size, image_size, 3])
 
 
 def model_info(class_names: list[str], ingest: IngestConfig) -> artifacts.ModelInfo:

@@ -26,18 +26,11 @@ import numpy as np
 from harflow.datasets.records import EVAL, SPLITS, ClipRecord
 from harflow.components.video_example_gen import statistics
 from harflow import features
+from harflow.features import encode_jpeg  # the one frame encoding; re-exported here for older callers
 from harflow.config import IngestConfig
 from harflow.video import Clip, ClipError, read_clip, read_segment_clips
 
 METRICS_NAMESPACE = "harflow.ingest"
-
-
-def encode_jpeg(frame_rgb: np.ndarray, quality: int) -> bytes:
-    """[H, W, 3] uint8 RGB -> JPEG bytes (OpenCV encodes BGR, so swap first)."""
-    ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ClipError("JPEG encoding failed")
-    return buffer.tobytes()
 
 
 def clip_example(clip: ClipRecord, config: IngestConfig) -> tuple[bytes, dict]:
