@@ -197,13 +197,15 @@ REQUEST_HEADER = ["model", "protocol", "signature", "KiB per request", "bytes vs
 
 
 def write_requests_section(args, rows: list[list[object]]) -> None:
+    from harflow.artifacts import JPEG_SIGNATURE, SERVING_SIGNATURE
+
     body = (
         f"One clip per request ({args.frames} frames of {args.size}x{args.size}, sampled from a {args.seconds:g}-s 320x240 clip), "
         f"{args.clips} clips each timed once after a warm-up, end to end (decode, sample, encode the request, predict, top 5). "
-        "serving_default sends uint8 frames (gRPC: a DT_UINT8 tensor; REST: JSON numbers); serving_jpeg sends each frame "
+        f"{SERVING_SIGNATURE} sends uint8 frames (gRPC: a DT_UINT8 tensor; REST: JSON numbers); {JPEG_SIGNATURE} sends each frame "
         f"as a JPEG at quality {_quality()} (gRPC: a DT_STRING tensor [1, T]; REST: {{\"b64\": ...}}). "
         "Servers: tests/tf_serving_standin.py's gRPC and REST stand-ins, which run the SavedModel's own signature, on the "
-        "same cores as the client. Ratios are against serving_default on the same protocol.\n\n"
+        f"same cores as the client. Ratios are against {SERVING_SIGNATURE} on the same protocol.\n\n"
         + markdown_table(REQUEST_HEADER, rows)
     )
     write_section("serving-requests", "Serving: request size and latency, uint8 vs JPEG frames",
