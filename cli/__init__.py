@@ -409,6 +409,7 @@ def _pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineCon
         beam_args=tuple(beam_args),
         enable_cache=not args.no_cache,
         serving_dir=args.serving_dir or "",
+        metadata_dir=getattr(args, "metadata_dir", None) or "",
         ingest=_ingest_config(args, dataset_root),
         train=_train_config(args),
         gate=_gate_config(args),
@@ -588,7 +589,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--runner", choices=["beam", "local"], default=defaults.runner, help="TFX BeamDagRunner or LocalDagRunner (default: %(default)s)")
     group.add_argument("--workers", type=int, default=2, help="Beam DirectRunner worker processes (default: %(default)s)")
     group.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing TFX's cache")
-    group.add_argument("--serving-dir", help="TF Serving model base path to push to (default: WORK_DIR/serving/NAME)")
+    group.add_argument("--serving-dir", help="TF Serving model base path to push to, a folder or gs:// (default: WORK_DIR/serving/NAME)")
+    group.add_argument("--metadata-dir", help="local folder of MLMD's SQLite file; needed when --work-dir is gs:// (default: WORK_DIR/metadata)")
     group.add_argument("--beam-arg", action="append", metavar="ARG", help="a Beam pipeline option, repeatable, e.g. --beam-arg=--runner=FlinkRunner (docs/ingestion.md)")
     _add_ingest_options(parser)
     _add_train_options(parser)
