@@ -921,6 +921,7 @@ def cmd_kubeflow_submit(args: argparse.Namespace) -> int:
 def _kubeflow_configs(args: argparse.Namespace, output: str | None = None):
     """(PipelineConfig, KubeflowConfig) from the kubeflow options; --work-dir and --data are required."""
     from harflow.config import KubeflowConfig
+    from harflow.kubeflow.compile import parse_pvc_mount
 
     if not args.work_dir or not args.data:
         raise UsageError(
@@ -936,6 +937,7 @@ def _kubeflow_configs(args: argparse.Namespace, output: str | None = None):
         trainer_cpus=args.trainer_cpus,
         trainer_memory_gb=args.trainer_memory,
         ingest_beam_args=tuple(args.ingest_beam_arg or ()),
+        pvc_mounts=tuple(parse_pvc_mount(text) for text in args.pvc or ()),
     )
     return config, kubeflow
 
@@ -980,6 +982,10 @@ def _add_kubeflow_compile_options(parser: argparse.ArgumentParser, required: boo
     group.add_argument("--beam-arg", action="append", metavar="ARG", help="a Beam option for every Beam step (ingestion, Evaluator), repeatable")
     group.add_argument("--ingest-beam-arg", action="append", metavar="ARG", help="a Beam option for VideoExampleGen only, e.g. --ingest-beam-arg=--runner=DataflowRunner (repeatable)")
     group.add_argument("--no-cache", action="store_true", help="compile with Kubeflow's step cache off")
+    group.add_argument(
+        "--pvc", action="append", metavar="NAME:/MOUNT/PATH",
+        help="a PersistentVolumeClaim every step mounts at that path (open-source Kubeflow; the clips, a serving base), repeatable",
+    )
     group.add_argument("--seed", type=int, default=0, help="training seed (default: %(default)s)")
     parser.set_defaults(runner="beam")
     _add_ingest_options(parser)
