@@ -15,7 +15,7 @@ import sys
 
 from harflow import __version__, env
 from harflow.cli import data, kubeflow, pipeline, predict, runs, serve
-from harflow.cli.options import UsageError
+from harflow.cli.options import UsageError, add_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,17 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in (pipeline, data, predict, serve, runs, kubeflow):
         group.add_commands(commands)
-    environment = commands.add_parser(
-        "env",
-        help="show, build or use harflow's environment",
-        description="harflow runs inside a virtual environment; on hosts with glibc < 2.39 (which TFX 1.21's "
-        "wheels need) that venv lives in a Debian 13 root file system, entered with unshare + chroot. "
-        "`status` describes it, `build` builds it, `run -- CMD` runs CMD inside it.",
-    )
+    environment = add_command(commands, "env", run_env, "show, build or use harflow's environment")
     environment.add_argument("verb", choices=["status", "build", "run"])
     environment.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD", help="with run: the command")
-    environment.set_defaults(func=lambda args: env.main([args.verb, *args.argv]))
     return parser
+
+
+def run_env(args: argparse.Namespace) -> int:
+    """harflow runs inside a virtual environment; on hosts with glibc < 2.39 (which TFX 1.21's wheels need)
+    that venv lives in a Debian 13 root file system, entered with unshare + chroot. `status` describes it,
+    `build` builds it, `run -- CMD` runs CMD inside it."""
+    return env.main([args.verb, *args.argv])
 
 
 def needs_tfx(args: argparse.Namespace) -> bool:

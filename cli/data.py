@@ -6,45 +6,35 @@ import argparse
 from pathlib import Path
 
 from harflow import env
-from harflow.cli.options import UsageError, add_seed, add_synth_options, config_from
+from harflow.cli.options import UsageError, add_command, add_seed, add_synth_options, config_from
 from harflow.cli.progress import progress
 from harflow.config import PipelineConfig, SynthConfig
 from harflow.download import SOURCES
 
+DATA = """`download ucf101|hmdb51 DIR` fetches the official archives (resuming partial downloads), unpacks them
+and arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. `stats PATH` prints the
+class counts and frames per clip of an ingestion run."""
+
 
 
 def add_commands(commands) -> None:
-    synth = commands.add_parser(
-        "synth",
-        help="write the synthetic dataset (UCF101 layout)",
-        description="Write a deterministic synthetic action dataset in UCF101's layout: 8 classes whose "
-        "label shows only in the order of frames (moving left/right/up/down, rotating either way, growing, shrinking).",
-    )
+    synth = add_command(commands, "synth", cmd_synth, "write the synthetic dataset (UCF101 layout)")
     synth.add_argument("out", help="output folder (created; must be empty or an earlier synthetic dataset)")
     add_synth_options(synth)
     add_seed(synth)
-    synth.set_defaults(func=cmd_synth)
-
-    data = commands.add_parser(
-        "data",
-        help="download UCF101 or HMDB51; show ingestion statistics",
-        description="`download ucf101|hmdb51 DIR` fetches the official archives (resuming partial downloads), "
-        "unpacks them and arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. "
-        "`stats PATH` prints the class counts and frames per clip of an ingestion run.",
-    )
+    data = add_command(commands, "data", None, "download UCF101 or HMDB51; show ingestion statistics", description=DATA)
     verbs = data.add_subparsers(dest="verb", metavar="VERB", required=True)
-    fetch = verbs.add_parser("download", help="fetch, unpack and arrange a dataset", description="Fetch the official archives and split files into DIR/downloads (resumable), unpack them and arrange DIR in the layout `harflow run` reads.")
+    fetch = add_command(verbs, "download", cmd_data_download, "fetch, unpack and arrange a dataset")
     fetch.add_argument("dataset", choices=sorted(SOURCES))
     fetch.add_argument("dir", metavar="DIR", help="where the dataset goes")
     fetch.add_argument("--archive", action="append", metavar="FILE", help="use this archive already on disk instead of downloading (repeat for the videos and the split files)")
-    fetch.set_defaults(func=cmd_data_download)
-    stats = verbs.add_parser("stats", help="print an ingestion run's statistics", description="Print statistics.md (clips per class and split, frames per clip, rejects) of an Examples folder, or of the newest VideoExampleGen run under a work dir.")
+    stats = add_command(verbs, "stats", cmd_data_stats, "print an ingestion run's statistics")
     stats.add_argument("path", nargs="?", default=PipelineConfig().work_dir, help="Examples folder or work dir (default: %(default)s)")
-    stats.set_defaults(func=cmd_data_stats)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    """Write the synthetic dataset."""
+    """Write a deterministic synthetic action dataset in UCF101's layout: 8 classes whose label shows only
+    in the order of frames (moving left/right/up/down, rotating either way, growing, shrinking)."""
     from harflow import synth
 
     summary = synth.generate(args.out, config_from(SynthConfig, args), progress=progress("synth"))
@@ -63,7 +53,8 @@ def download_needs_environment() -> bool:
 
 
 def cmd_data_download(args: argparse.Namespace) -> int:
-    """Download (or take --archive files), unpack and arrange UCF101 or HMDB51 (standard library only)."""
+    """Fetch the official archives and split files into DIR/downloads (resumable; or take --archive files),
+    unpack them and arrange DIR in the layout `harflow run` reads (standard library only)."""
     from harflow import download
 
     try:
@@ -75,7 +66,8 @@ def cmd_data_download(args: argparse.Namespace) -> int:
 
 
 def cmd_data_stats(args: argparse.Namespace) -> int:
-    """Print statistics.md of an Examples artifact (or of the newest VideoExampleGen run under a work dir)."""
+    """Print statistics.md (clips per class and split, frames per clip, rejects) of an Examples folder,
+    or of the newest VideoExampleGen run under a work dir."""
     print(statistics_file(Path(args.path)).read_text(), end="")
     return 0
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from harflow.cli.options import (
     UsageError,
     add_beam_options,
+    add_command,
     add_dataset,
     add_folder_options,
     add_model_building_options,
@@ -22,37 +23,21 @@ from harflow.cli.options import (
 from harflow.config import KubeflowConfig
 
 
+KUBEFLOW = """`compile` builds the same pipeline as `harflow run` with TFX's KubeflowV2DagRunner into a PipelineSpec
+file, with runtime parameters data_root, dataset, split and serving_base. `submit --host URL` uploads it to
+Kubeflow Pipelines (a new version when the pipeline exists) and starts a run. Step by step, with the container
+image: docs/kubeflow.md."""
+
+
 def add_commands(commands) -> None:
-    kubeflow = commands.add_parser(
-        "kubeflow",
-        help="compile the pipeline for Kubeflow Pipelines / Vertex AI; submit it and start a run",
-        description="`compile` builds the same pipeline as `harflow run` with TFX's KubeflowV2DagRunner into a "
-        "PipelineSpec file, with runtime parameters data_root, dataset, split and serving_base. `submit --host URL` "
-        "uploads it to Kubeflow Pipelines (a new version when the pipeline exists) and starts a run. Step by step, "
-        "with the container image: docs/kubeflow.md.",
-    )
+    kubeflow = add_command(commands, "kubeflow", None, "compile the pipeline for Kubeflow Pipelines / Vertex AI; submit it and start a run", description=KUBEFLOW)
     verbs = kubeflow.add_subparsers(dest="command_kubeflow", metavar="VERB", required=True)
-    compile_ = verbs.add_parser(
-        "compile",
-        help="write the pipeline spec",
-        description="Compile the pipeline (pipeline.pipeline.create_pipeline, as local runs build it) into a "
-        "Kubeflow PipelineSpec (YAML; JSON when --output ends in .json): one Trainer step per variant, "
-        "then ModelComparison, the Evaluator and the Pusher (docs/kubeflow.md).",
-    )
+    compile_ = add_command(verbs, "compile", cmd_compile, "write the pipeline spec")
     field_option(compile_, KubeflowConfig(), "output", metavar="FILE", help="the spec file")
     add_cluster_options(compile_, required=True)
-    compile_.set_defaults(func=cmd_compile)
-
-    submit = verbs.add_parser(
-        "submit",
-        help="upload a spec to Kubeflow Pipelines and start a run",
-        description="Upload the pipeline spec (--spec FILE, or compiled now from the same options as `compile`) "
-        "with kfp.Client, as a new pipeline or a new version of the pipeline of that name, and start a run in "
-        "the experiment; prints the run's link.",
-    )
+    submit = add_command(verbs, "submit", cmd_submit, "upload a spec to Kubeflow Pipelines and start a run")
     add_connection_options(submit)
     add_cluster_options(submit, required=False)
-    submit.set_defaults(func=cmd_submit)
 
 
 def add_cluster_options(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -92,7 +77,9 @@ def add_connection_options(submit: argparse.ArgumentParser) -> None:
     auth.add_argument("--sa-token", metavar="PATH", help="a Kubernetes service account token file (inside the cluster: /var/run/secrets/kubeflow/pipelines/token)")
     auth.add_argument("--ssl-ca-cert", metavar="FILE", help="CA bundle of a self-signed HTTPS endpoint")
 def cmd_compile(args: argparse.Namespace) -> int:
-    """Compile the pipeline into a Kubeflow PipelineSpec file."""
+    """Compile the pipeline (pipeline.pipeline.create_pipeline, as local runs build it) into a Kubeflow
+    PipelineSpec (YAML; JSON when --output ends in .json): one Trainer step per variant, then
+    ModelComparison, the Evaluator and the Pusher (docs/kubeflow.md)."""
     from harflow.kubeflow.compile import compile_pipeline, summary
 
     config, kubeflow = kubeflow_configs(args)
@@ -102,7 +89,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    """Upload a spec (given, or compiled now) to Kubeflow Pipelines and start a run."""
+    """Upload the pipeline spec (--spec FILE, or compiled now from the same options as `compile`) with
+    kfp.Client, as a new pipeline or a new version of the pipeline of that name, and start a run in the
+    experiment; prints the run's link."""
     import tempfile
 
     from harflow.kubeflow.compile import compile_pipeline, read_spec

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 from pathlib import Path
 
@@ -51,6 +52,14 @@ def field_option(group, config, field: str, *flags: str, help: str, **extra) -> 
     if default is not None and not isinstance(default, bool) and "default" not in help:
         help += " (default: %(default)s)"
     group.add_argument(*flags, dest=field, default=default, help=help, **extra)
+
+
+def add_command(commands, name: str, func, help: str, description: str = "") -> argparse.ArgumentParser:
+    """A command `harflow NAME` that runs func(args); its --help describes it with func's docstring."""
+    parser = commands.add_parser(name, help=help, description=description or inspect.cleandoc(func.__doc__))
+    if func is not None:
+        parser.set_defaults(func=func)
+    return parser
 
 
 def names(text: str) -> tuple[str, ...]:

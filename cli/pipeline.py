@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from harflow.cli.options import (
+    add_command,
     add_dataset,
     add_folder_options,
     add_pipeline_options,
@@ -19,28 +20,13 @@ from harflow.config import PipelineConfig, SynthConfig
 
 
 def add_commands(commands) -> None:
-    demo = commands.add_parser(
-        "demo",
-        help="the main job: synthetic data -> pipeline -> pushed model -> one prediction",
-        description="Generate the embedded synthetic dataset (once), run the whole pipeline "
-        "(VideoExampleGen, Trainer, Evaluator, Pusher), print the pushed model and its test accuracy, "
-        "and predict one test clip.",
-    )
+    demo = add_command(commands, "demo", cmd_demo, "the main job: synthetic data -> pipeline -> pushed model -> one prediction")
     add_pipeline_options(demo)
     add_synth_options(demo)
-    demo.set_defaults(func=cmd_demo)
-
-    run = commands.add_parser(
-        "run",
-        help="run the pipeline on a dataset folder",
-        description="Run the pipeline on a dataset folder: UCF101 (classInd.txt, trainlistNN.txt, testlistNN.txt), "
-        "HMDB51 (testTrainMulti_7030_splits/) or a folder per class of clips. `harflow data download` fetches "
-        "UCF101 and HMDB51; docs/ingestion.md describes the layouts.",
-    )
+    run = add_command(commands, "run", cmd_run, "run the pipeline on a dataset folder")
     add_dataset(run.add_argument_group("dataset"), required=True)
     add_pipeline_options(run)
     add_folder_options(run)
-    run.set_defaults(func=cmd_run)
 
 
 def demo_data(work_dir: str) -> Path:
@@ -49,7 +35,8 @@ def demo_data(work_dir: str) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Synthetic data (made once) -> the whole pipeline -> one prediction."""
+    """Generate the embedded synthetic dataset (once), run the whole pipeline (VideoExampleGen, Trainer,
+    Evaluator, Pusher), print the pushed model and its test accuracy, and predict one test clip."""
     from harflow import synth
 
     data = demo_data(args.work_dir)
@@ -69,7 +56,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the pipeline on a dataset; a bad folder or split list is one line before it starts."""
+    """Run the pipeline on a dataset folder: UCF101 (classInd.txt, trainlistNN.txt, testlistNN.txt),
+    HMDB51 (testTrainMulti_7030_splits/) or a folder per class of clips. `harflow data download` fetches
+    UCF101 and HMDB51; docs/ingestion.md describes the layouts. A bad folder or split list is one line
+    before the pipeline starts."""
     from harflow.components.datasets import SPLITS, require_dataset
 
     config = pipeline_config(args, dataset_root=args.dataset_root)

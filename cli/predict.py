@@ -8,20 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from harflow.cli.options import UsageError, add_model_options, add_window_options, config_from
+from harflow.cli.options import UsageError, add_command, add_model_options, add_window_options, config_from
 from harflow.cli.progress import progress
 from harflow.config import ServingConfig, WebConfig
 
 
 def add_commands(commands) -> None:
-    predict = commands.add_parser(
-        "predict",
-        help="top-5 classes of clips, folders of clips, a webcam or a stream",
-        description="Read each clip with OpenCV, sample frames as training did, and print the top classes: "
-        "one clip as a ranked list, several clips or folders as a table (or --json / --csv) with a progress bar "
-        "on stderr. --annotate OUT.mp4 writes the clip with the running prediction drawn on it; --webcam [N] and "
-        "--stream URL predict on a rolling window of the last seconds (docs/web.md).",
-    )
+    predict = add_command(commands, "predict", cmd_predict, "top-5 classes of clips, folders of clips, a webcam or a stream")
     predict.add_argument("videos", nargs="*", metavar="VIDEO", help="video file(s) or folder(s) of them (searched recursively)")
     add_model_options(predict)
     output = predict.add_argument_group("output, long clips and live video")
@@ -33,11 +26,13 @@ def add_commands(commands) -> None:
     output.add_argument("--stream", metavar="URL", help="predict live on a stream (rtsp://, http://, or a video file)")
     output.add_argument("--no-window", action="store_true", help="with --webcam/--stream: print lines even when a display is available")
     add_window_options(output)
-    predict.set_defaults(func=cmd_predict)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Top classes of clips or folders of clips; --annotate, --webcam and --stream predict on a running video."""
+    """Read each clip with OpenCV, sample frames as training did, and print the top classes: one clip as a
+    ranked list, several clips or folders as a table (or --json / --csv) with a progress bar on stderr.
+    --annotate OUT.mp4 writes the clip with the running prediction drawn on it; --webcam [N] and
+    --stream URL predict on a rolling window of the last seconds (docs/web.md)."""
     if args.webcam is not None or args.stream:
         return predict_live(args)
     videos = video_files(args.videos)

@@ -6,36 +6,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harflow.cli.options import UsageError, add_dataset, add_eval_clips, add_name, add_work_dir, config_from
+from harflow.cli.options import UsageError, add_command, add_dataset, add_eval_clips, add_name, add_work_dir, config_from
 from harflow.config import IngestConfig, PipelineConfig
 
 
 def add_commands(commands) -> None:
-    runs = commands.add_parser(
-        "runs",
-        help="the pipeline's runs from ML Metadata; `runs show [RUN]`: one run's evaluation",
-        description="List the pipeline runs recorded in ML Metadata (when, which trainer variants, TFMA accuracy "
-        "and top-k accuracy, blessed or not, the model version pushed). `harflow runs show [RUN]` prints one run's "
-        "evaluation (the newest by default) as Markdown: metrics, per-class recall and precision, per-category "
-        "accuracy when the gate has a class->category mapping, and the confusion matrix.",
-    )
+    runs = add_command(commands, "runs", cmd_runs, "the pipeline's runs from ML Metadata; `runs show [RUN]`: one run's evaluation")
     runs.add_argument("action", nargs="?", choices=["list", "show"], default="list", help="list (default) or show")
     runs.add_argument("run", nargs="?", help="with show: a run id from `harflow runs` (default: the newest)")
     runs.add_argument("--out", help="with show: write the Markdown to this file instead of printing it")
     add_work_dir(runs)
     add_name(runs)
-    runs.set_defaults(func=cmd_runs)
-
-    compare = commands.add_parser(
-        "compare",
-        help="print the model comparison of a run (every variant on the test split)",
-        description="Print the comparison table a run wrote (ModelComparison): per variant best epoch, accuracy, "
-        "loss, val accuracy and loss, top-5, training time, parameters, inference ms per clip, per-category and "
-        "direction-pair accuracy. RUN is a work dir (the newest comparison in its ML Metadata) or a comparison folder; "
-        "with several RUNs, the mean over them (UCF101/HMDB51's protocol: the mean over splits 1-3). "
-        "--rescore OUT_DIR scores one run's models again on its test videos, cut into --eval-clips N clips each "
-        "(no training), and writes that comparison to OUT_DIR.",
-    )
+    compare = add_command(commands, "compare", cmd_compare, "print the model comparison of a run (every variant on the test split)")
     compare.add_argument(
         "runs", nargs="*", default=[PipelineConfig().work_dir], metavar="RUN",
         help="work dir or comparison folder (default: %(default)s); several (e.g. the runs of splits 1, 2 and 3): "
@@ -46,11 +28,13 @@ def add_commands(commands) -> None:
     rescore.add_argument("--rescore", metavar="OUT_DIR", help="score RUN's models again on its test videos and write the comparison here")
     add_eval_clips(rescore)
     add_dataset(rescore, help="the run's dataset (default: RUN/data/synth, where `harflow demo` puts it)", default=None)
-    compare.set_defaults(func=cmd_compare)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    """The pipeline's runs from MLMD; `runs show [RUN]`: one run's evaluation."""
+    """List the pipeline runs recorded in ML Metadata (when, which trainer variants, TFMA accuracy and top-k
+    accuracy, blessed or not, the model version pushed). `harflow runs show [RUN]` prints one run's
+    evaluation (the newest by default) as Markdown: metrics, per-class recall and precision, per-category
+    accuracy when the gate has a class->category mapping, and the confusion matrix."""
     import logging
 
     from harflow.pipeline.report import RUNS_HEADER, evaluation_page, run_line, text_table
@@ -78,7 +62,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Print a run's model comparison; with several runs (e.g. splits 1-3), also the mean per variant."""
+    """Print the comparison table a run wrote (ModelComparison): per variant best epoch, accuracy, loss, val
+    accuracy and loss, top-5, training time, parameters, inference ms per clip, per-category and
+    direction-pair accuracy. RUN is a work dir (the newest comparison in its ML Metadata) or a comparison
+    folder; with several RUNs, the mean over them (UCF101/HMDB51's protocol: the mean over splits 1-3).
+    --rescore OUT_DIR scores one run's models again on its test videos, cut into --eval-clips N clips
+    each (no training), and writes that comparison to OUT_DIR."""
     from harflow.components.model_comparison.report import MARKDOWN, mean_over_runs
     from harflow.pipeline.comparisons import comparison_folder
 

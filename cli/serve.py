@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from harflow.cli.options import add_model_options, add_window_options, field_option
+from harflow.cli.options import add_command, add_model_options, add_window_options, field_option
 from harflow.cli.predict import open_predictor, web_config
 from harflow.config import WebConfig
 
 
 def add_commands(commands) -> None:
-    serve = commands.add_parser(
-        "serve",
-        help="the web app: upload a clip in a browser, or POST it to /api/predict",
-        description="Serve a page where people drop a video clip and read the top-5 actions (with confidence bars, "
-        "the time it took and, for clips longer than one window, a timeline), a JSON API (POST /api/predict, "
-        "multipart field 'clip') and GET /healthz, under waitress (a production WSGI server). The model is loaded "
-        "once: the pushed SavedModel in process (--model, default), or TF Serving (--server HOST:PORT over gRPC, "
-        "or --rest URL). Uploads are limited in size, judged by decoding them, stored outside the web root under "
-        "generated names and deleted after the answer (docs/web.md).",
-    )
+    serve = add_command(commands, "serve", cmd_serve, "the web app: upload a clip in a browser, or POST it to /api/predict")
     add_model_options(serve)
     web = WebConfig()
     group = serve.add_argument_group("web server")
@@ -29,11 +20,15 @@ def add_commands(commands) -> None:
     field_option(group, web, "max_upload_mb", help="larger uploads get 413")
     field_option(group, web, "upload_dir", help="where uploads wait while analysed (made private; default: a new temp dir, removed at exit)")
     add_window_options(group, live=False)
-    serve.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """The web app; the model is loaded once. Runs until Ctrl-C or SIGTERM."""
+    """Serve a page where people drop a video clip and read the top-5 actions (with confidence bars, the time
+    it took and, for clips longer than one window, a timeline), a JSON API (POST /api/predict, multipart
+    field 'clip') and GET /healthz, under waitress (a production WSGI server), until Ctrl-C or SIGTERM.
+    The model is loaded once: the pushed SavedModel in process (--model, default), or TF Serving
+    (--server HOST:PORT over gRPC, or --rest URL). Uploads are limited in size, judged by decoding them,
+    stored outside the web root under generated names and deleted after the answer (docs/web.md)."""
     from harflow.serving.web.server import make_server, shutdown, url_of
 
     config = web_config(args)
