@@ -7,7 +7,7 @@ import pytest
 
 from harflow.cli import build_parser
 
-COMMANDS = ["demo", "run", "synth", "predict", "compare", "env"]
+COMMANDS = ["demo", "run", "synth", "data", "predict", "serve", "runs", "compare", "kubeflow", "env"]
 
 
 def harflow(*args: str) -> subprocess.CompletedProcess:
