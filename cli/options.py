@@ -244,8 +244,7 @@ def add_window_options(group, live: bool = True) -> None:
 
 def pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineConfig:
     """The PipelineConfig of `harflow run`, `demo` and `kubeflow`'s options, reading dataset_root."""
-    beam_args = [f"{DIRECT_WORKERS}{args.workers}"]
-    beam_args.append("--direct_running_mode=" + ("multi_processing" if args.workers > 1 else "in_memory"))
+    beam_args = ["--direct_running_mode=" + ("multi_processing" if args.workers > 1 else "in_memory"), f"{DIRECT_WORKERS}{args.workers}"]
     beam_args += args.beam_arg or []  # e.g. --runner=FlinkRunner (docs/ingestion.md)
     categories = args.category_map
     return config_from(

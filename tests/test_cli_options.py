@@ -75,6 +75,15 @@ def test_every_option_named_like_a_config_field_has_that_fields_default():
     assert checked > 100
 
 
+def test_a_run_without_options_is_the_default_pipeline_config():
+    from harflow.cli.options import pipeline_config
+
+    config = pipeline_config(build_parser().parse_args(["run", "--data", "d"]), dataset_root="d")
+    assert config == PipelineConfig(ingest=IngestConfig(dataset_root="d"))
+    demo = pipeline_config(build_parser().parse_args(["demo"]), dataset_root="d")
+    assert demo == config
+
+
 def test_demo_makes_the_dataset_the_readme_describes():
     args = build_parser().parse_args(["demo"])
     assert (args.clips_per_class_train, args.clips_per_class_test) == (64, 16) == (SynthConfig().clips_per_class_train, SynthConfig().clips_per_class_test)
