@@ -9,7 +9,7 @@ from harflow import env
 from harflow.cli.options import UsageError, add_command, add_seed, add_synth_options, config_from
 from harflow.cli.progress import progress
 from harflow.config import PipelineConfig, SynthConfig
-from harflow.download import SOURCES
+from harflow.datasets.download import SOURCES
 
 DATA = """`download ucf101|hmdb51 DIR` fetches the official archives (resuming partial downloads), unpacks them
 and arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. `stats PATH` prints the
@@ -35,7 +35,7 @@ def add_commands(commands) -> None:
 def cmd_synth(args: argparse.Namespace) -> int:
     """Write a deterministic synthetic action dataset in UCF101's layout: 8 classes whose label shows only
     in the order of frames (moving left/right/up/down, rotating either way, growing, shrinking)."""
-    from harflow import synth
+    from harflow.datasets import synth
 
     summary = synth.generate(args.out, config_from(SynthConfig, args), progress=progress("synth"))
     print(
@@ -47,7 +47,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def download_needs_environment() -> bool:
     """True in a clone whose host has no RAR extractor while harflow's environment (its root file system) has one."""
-    from harflow.download import rar_extractor
+    from harflow.datasets.download import rar_extractor
 
     return env.source_checkout() and env.needs_rootfs() and rar_extractor() is None
 
@@ -55,7 +55,7 @@ def download_needs_environment() -> bool:
 def cmd_data_download(args: argparse.Namespace) -> int:
     """Fetch the official archives and split files into DIR/downloads (resumable; or take --archive files),
     unpack them and arrange DIR in the layout `harflow run` reads (standard library only)."""
-    from harflow import download
+    from harflow.datasets import download
 
     try:
         root = download.download(args.dataset, args.dir, archives=args.archive, progress=lambda line: print(line, flush=True))

@@ -26,7 +26,7 @@ from harflow.config import (
     WebConfig,
 )
 
-DATASET_LAYOUTS = ("auto", "ucf101", "hmdb51", "folder")  # IngestConfig.dataset (components/datasets.py)
+DATASET_LAYOUTS = ("auto", "ucf101", "hmdb51", "folder")  # IngestConfig.dataset: "auto" or harflow.datasets.detect.LAYOUTS
 DIRECT_WORKERS = "--direct_num_workers="  # the Beam DirectRunner option behind --workers
 
 
@@ -206,7 +206,7 @@ def add_synth_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("synthetic dataset")
     field_option(group, synth, "clips_per_class_train", "--train-clips", help="train clips per class")
     field_option(group, synth, "clips_per_class_test", "--test-clips", help="test clips per class")
-    field_option(group, synth, "frames", "--synth-frames", help="frames per generated clip; odd, so that a clip and its time reversal are sampled at mirrored frames (harflow/synth.py)")
+    field_option(group, synth, "frames", "--synth-frames", help="frames per generated clip; odd, so that a clip and its time reversal are sampled at mirrored frames (harflow/datasets/synth.py)")
     field_option(group, synth, "size", "--synth-size", help="generated frame size in pixels")
 
 

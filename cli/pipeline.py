@@ -37,7 +37,7 @@ def demo_data(work_dir: str) -> Path:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the embedded synthetic dataset (once), run the whole pipeline (VideoExampleGen, Trainer,
     Evaluator, Pusher), print the pushed model and its test accuracy, and predict one test clip."""
-    from harflow import synth
+    from harflow.datasets import synth
 
     data = demo_data(args.work_dir)
     started = time.monotonic()
@@ -60,7 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     HMDB51 (testTrainMulti_7030_splits/) or a folder per class of clips. `harflow data download` fetches
     UCF101 and HMDB51; docs/ingestion.md describes the layouts. A bad folder or split list is one line
     before the pipeline starts."""
-    from harflow.components.datasets import SPLITS, require_dataset
+    from harflow.datasets.detect import require_dataset
+    from harflow.datasets.records import SPLITS
 
     config = pipeline_config(args, dataset_root=args.dataset_root)
     index = require_dataset(config.ingest)

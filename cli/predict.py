@@ -99,7 +99,7 @@ def predict_remote(args: argparse.Namespace) -> int:
     return 0
 def video_files(paths: list[str]) -> list[Path]:
     """VIDEO arguments -> clip files: a file as is, a folder -> every video file inside it (recursively, sorted)."""
-    from harflow.serving.analysis import VIDEO_SUFFIXES
+    from harflow.video import VIDEO_SUFFIXES
 
     if not paths:
         raise UsageError("give VIDEO files or folders, --webcam [N] or --stream URL (see harflow predict --help)")

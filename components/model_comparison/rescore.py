@@ -24,7 +24,8 @@ def rescore(folder: str | Path, ingest: IngestConfig, out_dir: str | Path, say: 
     (its frames and size are the models'); returns the new comparison.md in `out_dir`."""
     import apache_beam as beam
 
-    from harflow.components.datasets import EVAL, read_configured
+    from harflow.datasets.detect import read_configured
+    from harflow.datasets.records import EVAL
     from harflow.components.model_comparison.executor import variant_row
     from harflow.components.model_comparison.report import JSON, write_comparison
     from harflow.components.video_example_gen.beam_job import write_examples

@@ -58,6 +58,9 @@ CLASSES: tuple[str, ...] = (
     "Grow",
     "Shrink",
 )
+# the motion kinds (ModelComparison's per-category accuracy) and the twins that are each other's time reversal
+MOTION_KINDS = {"Move": "translation", "Rotate": "rotation", "Grow": "scale", "Shrink": "scale"}
+DIRECTION_PAIRS: tuple[str, ...] = ("MoveLeft/MoveRight", "MoveUp/MoveDown", "RotateClockwise/RotateAnticlockwise", "Grow/Shrink")
 TEST_GROUPS = tuple(range(1, 8))
 TRAIN_GROUPS = tuple(range(8, 26))
 MARKER_FILE = "harflow-synth.json"
