@@ -77,6 +77,12 @@ EDGE = 2.0  # pixels kept free between the shape and the frame's border
 CONTRAST = 70.0  # least luminance difference between shape and background
 
 
+def categories(class_names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """class -> motion kind when every class is a synthetic one (MoveLeft -> translation, ...); else {}."""
+    kinds = {name: kind for name in class_names for prefix, kind in MOTION_KINDS.items() if name.startswith(prefix)}
+    return kinds if class_names and len(kinds) == len(class_names) else {}
+
+
 def reversal_symmetric(frames: int, num_frames: int, clips: int = 1) -> bool:
     """Whether ingestion's sampled indices of a `frames`-frame video are closed under i -> frames-1-i.
 
