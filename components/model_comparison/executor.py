@@ -27,7 +27,7 @@ from tfx.utils import path_utils
 from harflow.components.model_comparison.metrics import categories_for, score, video_scores
 from harflow.components.model_comparison.report import write_comparison
 from harflow import features
-from harflow.config import PipelineConfig
+from harflow.config import CompareConfig
 from harflow.trainer.data import clip_dataset
 from harflow.trainer.export import MODEL_INFO_FILE
 from harflow.trainer.task import TRAINING_SUMMARY_FILE, class_names_for
@@ -66,13 +66,13 @@ def clip_videos(files: list[str]) -> list[str]:
     return videos
 
 
-def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], config: PipelineConfig) -> dict:
+def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], compare: CompareConfig) -> dict:
     """One variant's line of the comparison: training summary + test scores."""
     with open(os.path.join(model_uri, TRAINING_SUMMARY_FILE)) as handle:
         summary = json.load(handle)
     probabilities, labels, inference_ms = predict_split(path_utils.serving_model_path(model_uri), eval_files)
     scores = score(
-        probabilities, labels, class_names, categories_for(class_names, config.compare.category_map), config.compare.direction_pairs
+        probabilities, labels, class_names, categories_for(class_names, compare.category_map), compare.direction_pairs
     )
     scores.update(video_scores(probabilities, labels, clip_videos(eval_files)))
     history = summary["history"]
@@ -87,16 +87,16 @@ def best_variant(rows: list[dict]) -> dict:
 
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
-        config = PipelineConfig.from_json(exec_properties["harflow_config"])
+        compare = CompareConfig(**json.loads(exec_properties["compare_config"]))
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         eval_files = [os.path.join(artifact_utils.get_split_uri([examples], "eval"), "*")]
         class_names = class_names_for([os.path.join(examples.uri, "Split-train", "x")])
         rows = []
         models = [model for key, models in input_dict.items() if key.startswith("model_") for model in models]
         for model in sorted(models, key=lambda m: m.uri):
-            rows.append(variant_row(model.uri, eval_files, class_names, config))
+            rows.append(variant_row(model.uri, eval_files, class_names, compare))
             print(f"ModelComparison: {rows[-1]['variant']}: test accuracy {rows[-1]['accuracy']:.4f}", flush=True)
-        order = [train.variant for train in config.train.variant_configs()]
+        order = json.loads(exec_properties.get("variant_order") or "[]")
         rows.sort(key=lambda row: order.index(row["variant"]) if row["variant"] in order else len(order))
         best = best_variant(rows)
 

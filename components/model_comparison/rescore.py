@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from harflow.components.model_comparison.report import write_comparison
     from harflow.components.video_example_gen.beam_job import write_examples
     from harflow.cli import _comparison_folder
-    from harflow.config import IngestConfig, PipelineConfig
+    from harflow.config import CompareConfig, IngestConfig
     from harflow.trainer.export import MODEL_INFO_FILE
 
     folder = Path(_comparison_folder(args.work_dir, args.name))
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         eval_files = [str(Path(examples) / "Split-eval" / "*")]
         rows = []
         for variant in run["variants"]:
-            rows.append(variant_row(variant["model_uri"], eval_files, run["class_names"], PipelineConfig()))
+            rows.append(variant_row(variant["model_uri"], eval_files, run["class_names"], CompareConfig()))
             print(f"{rows[-1]['variant']}: accuracy {rows[-1]['accuracy']:.3f}", flush=True)
     markdown = write_comparison(args.out_dir, rows, run["best"], run["class_names"])
     print(markdown.read_text())
