@@ -75,3 +75,29 @@ def test_a_new_gate_runs_the_evaluator_again(two_runs):
     first, second = two_runs
     execution, state = second["Evaluator"]
     assert state == COMPLETE and execution != first["Evaluator"][0]
+
+
+def test_local_runs_keep_beams_options_out_of_the_components_specs(tmp_path):
+    from harflow.pipeline.pipeline import create_pipeline
+
+    config = PipelineConfig(work_dir=str(tmp_path), beam_args=("--direct_num_workers=3",)).absolute()
+    kept_out = {c.id: c.executor_spec.beam_pipeline_args for c in create_pipeline(config, beam_args_in_spec=False).components
+                if hasattr(c.executor_spec, "beam_pipeline_args")}
+    written = {c.id: c.executor_spec.beam_pipeline_args for c in create_pipeline(config).components
+               if hasattr(c.executor_spec, "beam_pipeline_args")}
+    assert set(kept_out) >= {"VideoExampleGen", "Evaluator"}
+    assert all(args == [] for args in kept_out.values())
+    assert all("--direct_num_workers=3" in args for args in written.values())
+
+
+def test_run_time_beam_options_come_before_a_components_own():
+    from tfx.proto.orchestration import executable_spec_pb2
+
+    from harflow.pipeline.runner import RunTimeBeamArgsOperator
+
+    spec = executable_spec_pb2.BeamExecutableSpec()
+    spec.python_executor_spec.class_path = "harflow.components.video_example_gen.executor.Executor"
+    spec.beam_pipeline_args_placeholders.add().value.string_value = "--runner=DataflowRunner"
+    operator = RunTimeBeamArgsOperator(spec, beam_args=("--direct_num_workers=2", "--direct_running_mode=in_memory"))
+    given = [arg.value.string_value for arg in operator.beam_pipeline_args]
+    assert given == ["--direct_num_workers=2", "--direct_running_mode=in_memory", "--runner=DataflowRunner"]
