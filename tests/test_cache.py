@@ -13,7 +13,7 @@ import dataclasses
 import pytest
 
 from harflow.config import GateConfig, IngestConfig, PipelineConfig, TrainConfig
-from harflow.synth import SynthConfig, generate
+from harflow.datasets.synth import SynthConfig, generate
 
 COMPLETE, CACHED = 3, 5  # ml_metadata's Execution.State
 
