@@ -11,6 +11,7 @@ is copied into the `model` output: the candidate the Evaluator gates.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
