@@ -205,7 +205,8 @@ def write_requests_section(args, rows: list[list[object]]) -> None:
         f"{SERVING_SIGNATURE} sends uint8 frames (gRPC: a DT_UINT8 tensor; REST: JSON numbers); {JPEG_SIGNATURE} sends each frame "
         f"as a JPEG at quality {_quality()} (gRPC: a DT_STRING tensor [1, T]; REST: {{\"b64\": ...}}). "
         "Servers: tests/tf_serving_standin.py's gRPC and REST stand-ins, which run the SavedModel's own signature, on the "
-        f"same cores as the client. Ratios are against {SERVING_SIGNATURE} on the same protocol.\n\n"
+        f"same cores as the client. Ratios are against {SERVING_SIGNATURE} on the same protocol. The clips' background "
+        "is uniform noise (write_clips), JPEG's worst case: natural video compresses much further (not measured here).\n\n"
         + markdown_table(REQUEST_HEADER, rows)
     )
     write_section("serving-requests", "Serving: request size and latency, uint8 vs JPEG frames",
