@@ -23,7 +23,6 @@ LOCAL_FILE_CALL = re.compile(
 
 # file -> {a fragment of the allowed line: why it is local}
 ALLOWED = {
-    "components/model_comparison/rescore.py": {'Path(args.work_dir) / "data" / "synth"': "the clips: OpenCV reads files"},
     "pipeline/pipeline.py": {
         "path = Path(root)": "the dataset's fingerprint: the clips' folder",
         "os.walk(path)": "the dataset's fingerprint: the clips' folder",
@@ -31,6 +30,10 @@ ALLOWED = {
         "os.path.relpath(os.path.join(directory, name), path)": "the dataset's fingerprint: the clips' folder",
     },
     "pipeline/run.py": {"Path(config.metadata_path)": "MLMD's SQLite file (metadata_dir is local; a URI is refused)"},
+    "pipeline/comparisons.py": {
+        "path = Path(run)": "a local work dir whose MLMD names the comparison (a gs:// comparison folder is found above it)",
+        "metadata = Path(config.metadata_path)": "MLMD's SQLite file",
+    },
     "serving/versions.py": {
         "os.rename(": "the local branch of publish/prune: POSIX's atomic rename (storage.is_uri decides)",
         "return Path(path) if isinstance(base, Path) else path": "hands a local caller's Path type back",
