@@ -178,7 +178,7 @@ def test_the_dask_runner_on_a_two_worker_cluster_writes_what_the_direct_runner_w
 
     clips, config = dataset
     with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address="127.0.0.1:0", host="127.0.0.1"
     ) as cluster:
         options = [
             "--runner=apache_beam.runners.dask.dask_runner.DaskRunner",
