@@ -94,7 +94,7 @@ def main() -> None:
     if args.quick:
         args.clips, args.rounds = 40, 1
 
-    from harflow.components.datasets_folder import read_folder
+    from harflow.datasets.folder import read_folder
     from harflow.config import IngestConfig
 
     root = generate(args.clips, args.seconds, 320, 240)

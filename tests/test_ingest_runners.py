@@ -23,7 +23,7 @@ import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from harflow import features
-from harflow.components.datasets_folder import read_folder
+from harflow.datasets.folder import read_folder
 from harflow.components.video_example_gen import beam_job, shards, statistics
 from harflow.config import IngestConfig
 from test_ingest import add_broken_files, good_dataset
