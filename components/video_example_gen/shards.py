@@ -136,7 +136,11 @@ def gather(output_uri: str, splits: Iterable[str], expected: dict[str, int]) -> 
     rejects.sort(key=lambda reject: reject["clip_id"])
     _write_lines(FileSystems.join(output_uri, CLIPS_FILE), facts)
     _write_lines(FileSystems.join(output_uri, REJECTS_FILE), rejects)
-    FileSystems.delete([bundles])
+    leftovers = _matching(FileSystems.join(bundles, "*"))  # file by file: object stores have no folders to delete
+    if leftovers:
+        FileSystems.delete(leftovers)
+    if FileSystems.exists(bundles):
+        FileSystems.delete([bundles])
     return facts, rejects
 
 
