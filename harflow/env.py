@@ -193,8 +193,7 @@ def _rootfs_script(rootfs: Path) -> str:
         f"mount --rbind /dev {r}/dev",
         f"mount --rbind /sys {r}/sys",
         f"[ -f /etc/resolv.conf ] && cp /etc/resolv.conf {r}/etc/resolv.conf || true",
-        # the host's names, its own host name above all (Beam's job service hands workers getfqdn():port)
-        f"[ -f /etc/hosts ] && mount --bind /etc/hosts {r}/etc/hosts || true",
+        f"[ -f /etc/hosts ] && mount --bind /etc/hosts {r}/etc/hosts || true",  # the host's names (Beam: getfqdn())
         f'cd_to=$1; shift; exec chroot {r} /bin/sh -c \'cd "$0" 2>/dev/null || cd /; exec "$@"\' "$cd_to" "$@"',
     ]
     return "\n".join(lines)
