@@ -150,19 +150,30 @@ def _predict_remote(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """The web app under waitress: an upload page, POST /api/predict and /healthz; the model is loaded once."""
-    from harflow.serving.web.server import make_server, shutdown, url_of
+    """The web app under waitress: an upload page, POST /api/predict and /healthz; the model is loaded once.
+
+    Started as root, it becomes an unprivileged user once the port is bound and the model loaded
+    (serving.web.privileges); SIGTERM or SIGINT stop it gracefully (serving.web.server).
+    """
+    import pwd
+
+    from harflow.serving.web.privileges import account_to_become, become
+    from harflow.serving.web.server import make_server, serve_until_signalled, shutdown, url_of
 
     config = _web_config(args)
+    account = account_to_become(config)  # a refusal comes before the model is loaded
     predictor = _open_predictor(args)
     server = make_server(predictor, config)
-    url = url_of(server)
-    print(f"model: {predictor.description} ({len(predictor.class_names)} classes, {predictor.num_frames} frames of {predictor.image_size}px)")
-    print(f"page: {url}   API: POST {url}api/predict   health: {url}healthz")
-    print(f"limits: {config.max_upload_mb:g} MB per upload, the first {config.max_clip_seconds:g} s of a clip; "
-          f"{config.threads} threads; uploads wait in {server.app.config['UPLOAD_DIR']}   (Ctrl-C stops)", flush=True)
     try:
-        server.run()  # until Ctrl-C (waitress returns) or SIGTERM
+        if account is not None:
+            become(account, server.app.config["UPLOAD_DIR"])
+        url = url_of(server)
+        print(f"model: {predictor.description} ({len(predictor.class_names)} classes, {predictor.num_frames} frames of {predictor.image_size}px)")
+        print(f"page: {url}   API: POST {url}api/predict   health: {url}healthz")
+        print(f"limits: {config.max_upload_mb:g} MB per upload, the first {config.max_clip_seconds:g} s of a clip, "
+              f"{config.max_frame_pixels / 1e6:g} megapixels per frame; {config.max_analyses} analyses at once, {config.threads} threads; "
+              f"running as {pwd.getpwuid(os.geteuid()).pw_name}; uploads wait in {server.app.config['UPLOAD_DIR']}   (Ctrl-C stops)", flush=True)
+        serve_until_signalled(server, config.shutdown_grace_s)
     finally:
         shutdown(server)
         predictor.close()
@@ -172,11 +183,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _web_config(args: argparse.Namespace) -> WebConfig:
     defaults = WebConfig()
+    serve_only = ("host", "port", "threads", "max_upload_mb", "max_frame_pixels", "max_clip_pixels", "max_analyses", "analysis_wait_s",
+                  "connection_limit", "channel_timeout_s", "shutdown_grace_s", "user", "allow_root")
     return WebConfig(
-        host=getattr(args, "host", defaults.host),
-        port=getattr(args, "port", defaults.port),
-        threads=getattr(args, "threads", defaults.threads),
-        max_upload_mb=getattr(args, "max_upload_mb", defaults.max_upload_mb),
+        **{name: getattr(args, name) for name in serve_only if getattr(args, name, None) is not None},
         max_clip_seconds=args.max_clip_seconds,
         top_k=args.top,
         window_seconds=args.window_seconds,
@@ -726,6 +736,17 @@ def _add_serve_command(commands) -> None:
     group.add_argument("--max-upload-mb", type=float, default=web.max_upload_mb, help="larger uploads get 413 (default: %(default)s)")
     group.add_argument("--upload-dir", help="where uploads wait while analysed (made private; default: a new temp dir, removed at exit)")
     _add_window_options(group, web, live=False)
+    limits = serve.add_argument_group("limits (docs/web.md)")
+    limits.add_argument("--max-frame-pixels", type=int, default=web.max_frame_pixels, help="width x height of a clip's frames; larger clips get 413 before decoding (default: %(default)s)")
+    limits.add_argument("--max-clip-pixels", type=int, default=web.max_clip_pixels, help="width x height x frames analysed; more gets 413 (default: %(default)s)")
+    limits.add_argument("--max-analyses", type=int, default=web.max_analyses, help="uploads analysed at once, below --threads (default: %(default)s)")
+    limits.add_argument("--analysis-wait", dest="analysis_wait_s", type=float, default=web.analysis_wait_s, help="seconds an upload waits for a slot before 503 + Retry-After (default: %(default)s)")
+    limits.add_argument("--connection-limit", type=int, default=web.connection_limit, help="open connections at most (default: %(default)s)")
+    limits.add_argument("--channel-timeout", dest="channel_timeout_s", type=int, default=web.channel_timeout_s, help="seconds before an idle connection is closed (default: %(default)s)")
+    limits.add_argument("--shutdown-grace", dest="shutdown_grace_s", type=float, default=web.shutdown_grace_s, help="SIGTERM/SIGINT: seconds requests in flight get to finish (default: %(default)s)")
+    who = serve.add_argument_group("privileges: started as root, serve drops root before it accepts a request (docs/web.md)")
+    who.add_argument("--user", help=f"started as root: become this user once the port is bound and the model loaded (default inside harflow's root file system: {web.run_as_default}; elsewhere root is refused)")
+    who.add_argument("--allow-root", action="store_true", help="stay root while decoding uploads (not recommended)")
     serve.set_defaults(func=cmd_serve)
 
 

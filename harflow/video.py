@@ -199,6 +199,28 @@ def frames_per_second(path: str | os.PathLike) -> float:
         capture.release()
 
 
+@dataclass(frozen=True)
+class Header:
+    """What a video file declares about itself, read without sampling its frames."""
+
+    width: int
+    height: int
+    frame_count: int  # 0 when the container declares none
+    fps: float  # 0.0 when the container declares none
+
+
+def read_header(path: str | os.PathLike) -> Header:
+    """The declared size, frame count and rate. Opening a file lets FFmpeg decode at most its first frame
+    to learn the size; the web app checks the size with this before any frame is sampled."""
+    capture = _open_capture(_existing_file(path))
+    try:
+        width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        return Header(width, height, _declared_frame_count(capture), float(fps) if math.isfinite(fps) and fps > 0 else 0.0)
+    finally:
+        capture.release()
+
+
 def _existing_file(path: str | os.PathLike) -> Path:
     """`path` as a Path; FileNotFoundError when missing, ClipError when not a non-empty file."""
     path = Path(path)
