@@ -184,7 +184,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _web_config(args: argparse.Namespace) -> WebConfig:
     defaults = WebConfig()
     serve_only = ("host", "port", "threads", "max_upload_mb", "max_frame_pixels", "max_clip_pixels", "max_analyses", "analysis_wait_s",
-                  "connection_limit", "channel_timeout_s", "shutdown_grace_s", "user", "allow_root")
+                  "connection_limit", "channel_timeout_s", "cleanup_interval_s", "max_header_kb", "shutdown_grace_s", "user", "allow_root")
     return WebConfig(
         **{name: getattr(args, name) for name in serve_only if getattr(args, name, None) is not None},
         max_clip_seconds=args.max_clip_seconds,
@@ -737,15 +737,17 @@ def _add_serve_command(commands) -> None:
     group.add_argument("--upload-dir", help="where uploads wait while analysed (made private; default: a new temp dir, removed at exit)")
     _add_window_options(group, web, live=False)
     limits = serve.add_argument_group("limits (docs/web.md)")
-    limits.add_argument("--max-frame-pixels", type=int, default=web.max_frame_pixels, help="width x height of a clip's frames; larger clips get 413 before decoding (default: %(default)s)")
-    limits.add_argument("--max-clip-pixels", type=int, default=web.max_clip_pixels, help="width x height x frames analysed; more gets 413 (default: %(default)s)")
-    limits.add_argument("--max-analyses", type=int, default=web.max_analyses, help="uploads analysed at once, below --threads (default: %(default)s)")
-    limits.add_argument("--analysis-wait", dest="analysis_wait_s", type=float, default=web.analysis_wait_s, help="seconds an upload waits for a slot before 503 + Retry-After (default: %(default)s)")
-    limits.add_argument("--connection-limit", type=int, default=web.connection_limit, help="open connections at most (default: %(default)s)")
-    limits.add_argument("--channel-timeout", dest="channel_timeout_s", type=int, default=web.channel_timeout_s, help="seconds before an idle connection is closed (default: %(default)s)")
-    limits.add_argument("--shutdown-grace", dest="shutdown_grace_s", type=float, default=web.shutdown_grace_s, help="SIGTERM/SIGINT: seconds requests in flight get to finish (default: %(default)s)")
+    limits.add_argument("--max-frame-pixels", type=int, metavar="N", default=web.max_frame_pixels, help="width x height of a clip's frames; larger clips get 413 before decoding (default: %(default)s)")
+    limits.add_argument("--max-clip-pixels", type=int, metavar="N", default=web.max_clip_pixels, help="width x height x frames analysed; more gets 413 (default: %(default)s)")
+    limits.add_argument("--max-analyses", type=int, metavar="N", default=web.max_analyses, help="uploads analysed at once, below --threads (default: %(default)s)")
+    limits.add_argument("--analysis-wait", dest="analysis_wait_s", type=float, metavar="SECONDS", default=web.analysis_wait_s, help="seconds an upload waits for a slot before 503 + Retry-After (default: %(default)s)")
+    limits.add_argument("--connection-limit", type=int, metavar="N", default=web.connection_limit, help="open connections at most (default: %(default)s)")
+    limits.add_argument("--channel-timeout", dest="channel_timeout_s", type=int, metavar="SECONDS", default=web.channel_timeout_s, help="seconds before an idle connection is closed (default: %(default)s)")
+    limits.add_argument("--cleanup-interval", dest="cleanup_interval_s", type=int, metavar="SECONDS", default=web.cleanup_interval_s, help="how often idle connections are looked for (default: %(default)s)")
+    limits.add_argument("--max-header-kb", type=int, metavar="KB", default=web.max_header_kb, help="larger request headers are refused (default: %(default)s)")
+    limits.add_argument("--shutdown-grace", dest="shutdown_grace_s", type=float, metavar="SECONDS", default=web.shutdown_grace_s, help="SIGTERM/SIGINT: seconds requests in flight get to finish (default: %(default)s)")
     who = serve.add_argument_group("privileges: started as root, serve drops root before it accepts a request (docs/web.md)")
-    who.add_argument("--user", help=f"started as root: become this user once the port is bound and the model loaded (default inside harflow's root file system: {web.run_as_default}; elsewhere root is refused)")
+    who.add_argument("--user", metavar="NAME", help=f"started as root: become this user once the port is bound and the model loaded (default inside harflow's root file system: {web.run_as_default}; elsewhere root is refused)")
     who.add_argument("--allow-root", action="store_true", help="stay root while decoding uploads (not recommended)")
     serve.set_defaults(func=cmd_serve)
 

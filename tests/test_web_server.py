@@ -270,3 +270,44 @@ def test_a_request_while_stopping_gets_503_with_retry_after(predictor, tmp_path)
 def test_the_wrapper_passes_its_exit_status_and_a_signals_on(tmp_path):
     assert run_child([sys.executable, "-c", "raise SystemExit(3)"]) == 3
     assert run_child([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]) == 128 + 9
+
+
+# --------------------------------------------------------------------------- limits under load (issue 17, point 5)
+
+
+def test_healthz_is_answered_while_every_analysis_slot_and_place_in_line_is_taken(predictor, clips, tmp_path):
+    from test_web_api import HeldPredictor
+
+    held = HeldPredictor(predictor)
+    config = WebConfig(host="127.0.0.1", port=0, threads=4, max_analyses=2, analysis_wait_s=30, upload_dir=str(tmp_path / "uploads"))
+    with BackgroundServer(held, config) as server:
+        uploads = [upload_in_background(server.url, clips[0]) for _ in range(3)]  # 2 analysing, 1 waiting: 3 of 4 threads
+        for _ in range(2):
+            assert held.entered.acquire(timeout=60)
+        time.sleep(0.2)
+        health = requests.get(f"{server.url}healthz", timeout=10)
+        turned_away = requests.post(f"{server.url}api/predict", files={"clip": ("b.avi", clips[0].read_bytes())}, timeout=10)
+        held.go.set()
+        for thread, _ in uploads:
+            thread.join(timeout=60)
+    assert health.status_code == 200 and turned_away.status_code == 503 and turned_away.headers["Retry-After"]
+    assert [answers[0][0].status_code for _, answers in uploads] == [200, 200, 200]
+
+
+@pytest.fixture(scope="module")
+def huge_clip_file(tmp_path_factory):
+    from benchmarks.web_attack import huge_clip
+
+    return huge_clip(tmp_path_factory.mktemp("huge") / "huge.avi")  # 12000x12000, 1 frame: 2.7 MB, 432 MB decoded
+
+
+def test_under_huge_frame_uploads_and_slow_connections_memory_stays_bounded_and_healthz_answers(model, huge_clip_file):
+    from benchmarks.web_attack import attack
+
+    with ServeProcess(model) as server:
+        result = attack(server, huge_clip_file, seconds=8, uploaders=4, slow=120)
+        code = server.stop()
+    assert result["statuses"] and set(result["statuses"]) == {413}, result["statuses"]
+    assert result["errors"] == [] and len(result["health"]) >= 10
+    assert max(result["health"]) < 1.0, sorted(result["health"])[-5:]
+    assert result["peak_mb"] < 3 * 1024 and code == 0
