@@ -32,7 +32,7 @@ from harflow.config import ServingConfig, WebConfig
 from harflow.serving.backends import InProcessPredictor, open_predictor
 from harflow.serving.predict import load_model
 from harflow.serving.standin import GrpcStandIn
-from harflow.serving.web.privileges import PrivilegeError, account_to_become
+from harflow.serving.web.privileges import PrivilegeError, account_to_become, host_uid
 from harflow.serving.web.server import BackgroundServer
 
 
@@ -183,6 +183,12 @@ def test_who_serve_runs_as():
         account_to_become(WebConfig(user="no-such-user-here"), euid=0, in_rootfs=True)
     with pytest.raises(ValueError, match="not both"):
         WebConfig(user="nobody", allow_root=True)
+
+
+def test_root_of_a_rootless_namespace_is_the_invoking_user_on_the_host():
+    assert host_uid(0, "         0          0 4294967295\n") == 0  # no user namespace: root is root
+    assert host_uid(0, "         0       1000          1\n") == 1000  # rootless: root here is uid 1000 there
+    assert host_uid(5, "         0       1000          1\n         1     100000      65536\n") == 100004
 
 
 # --------------------------------------------------------------------------- stopping (issue 17, point 4)

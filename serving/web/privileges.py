@@ -4,6 +4,7 @@ Started as root, the server binds its port and loads the model first, then becom
 an unprivileged user (`become`) before it accepts a request:
 
     not root                          -> stays who it is (--user must name that same user, or be absent)
+    root in a rootless user namespace -> stays: it is the invoking user on the host (host_uid)
     root, --allow-root                -> stays root (not recommended; said on start-up)
     root, --user NAME                 -> becomes NAME
     root in harflow's root file system -> becomes WebConfig.run_as_default (nobody), where commands run as root
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import pwd
 from dataclasses import dataclass
+from pathlib import Path
 
 from harflow import env
 from harflow.config import WebConfig
@@ -35,7 +37,7 @@ class Account:
 
 def account_to_become(config: WebConfig, euid: int | None = None, in_rootfs: bool | None = None) -> Account | None:
     """The user to become after start-up, or None to stay as we are; PrivilegeError when root is refused."""
-    euid = os.geteuid() if euid is None else euid
+    euid = host_uid(os.geteuid()) if euid is None else euid
     in_rootfs = bool(os.environ.get(env.ROOTFS_VARIABLE)) if in_rootfs is None else in_rootfs
     if euid != 0:
         if config.user and _account(config.user).uid != euid:
@@ -51,6 +53,24 @@ def account_to_become(config: WebConfig, euid: int | None = None, in_rootfs: boo
         "harflow serve refuses to run as root, since it decodes strangers' uploads: give --user NAME "
         "(e.g. --user nobody) to become NAME once the port is bound and the model loaded, or --allow-root"
     )
+
+
+def host_uid(uid: int, uid_map: str | None = None) -> int:
+    """The uid that `uid` of this process is outside its user namespace (/proc/self/uid_map).
+
+    In a rootless environment (a user namespace that maps root to the invoking user) root here is
+    that user on the host: nothing to drop. Outside any user namespace the map is the identity.
+    """
+    if uid_map is None:
+        try:
+            uid_map = Path("/proc/self/uid_map").read_text()
+        except OSError:
+            return uid
+    for line in uid_map.splitlines():
+        inside, outside, count = (int(field) for field in line.split())
+        if inside <= uid < inside + count:
+            return outside + uid - inside
+    return uid
 
 
 def become(account: Account, upload_dir: str) -> None:
