@@ -40,7 +40,7 @@ MIN_GLIBC = (2, 39)
 DEBIAN_SUITE = "trixie"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # g++, python3-dev: pyfarmhash (a TFX dependency) builds from source;
-# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.download);
+# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.datasets.download);
 # chromium, chromium-driver, fonts-dejavu-core: the headless browser the web app's tests drive (Selenium).
 # A package added here is installed into existing root file systems on their next use.
 ROOTFS_PACKAGES = ("g++", "python3-dev", "libarchive-tools", "chromium", "chromium-driver", "fonts-dejavu-core")
@@ -207,6 +207,7 @@ def command_in_rootfs(rootfs: Path, argv: list[str], cwd: str) -> list[str]:
 def run(argv: list[str], lay: Layout | None = None) -> int:
     """Run `argv` inside the environment (built first if needed); its exit status."""
     lay = lay or ensure()
+    _mark_used(lay.venv_on_host)
     _install_this_clone(lay)
     variables = _environment_variables(lay)
     if lay.rootfs is None:
@@ -343,9 +344,25 @@ def _build_venv(lay: Layout, requirements: list[str]) -> None:
         command = step if lay.rootfs is None else command_in_rootfs(lay.rootfs, step, "/")
         _run_step(command, " ".join(step[:4]) + " ...", env=variables)
     (venv_host / "harflow-requirements.json").write_text(json.dumps(sorted(requirements), indent=1))
-    for old in venv_host.parent.glob("venv-*"):  # keep only the environment of the current pins
-        if old != venv_host:
-            say(f"removing the outdated environment {old.name}")
+    _remove_unused_venvs(venv_host)
+
+
+# A venv of other pins is removed only when no command has used it for this long: two clones on
+# different pins (a branch that changes pyproject.toml beside main) must not delete each other's.
+UNUSED_VENV_DAYS = 7
+
+
+def _mark_used(venv_host: Path) -> None:
+    with contextlib.suppress(OSError):
+        (venv_host / "harflow-last-used").touch()
+
+
+def _remove_unused_venvs(current: Path) -> None:
+    for old in current.parent.glob("venv-*"):
+        stamp = old / "harflow-last-used"
+        last_used = stamp.stat().st_mtime if stamp.exists() else old.stat().st_mtime
+        if old != current and time.time() - last_used > UNUSED_VENV_DAYS * 86400:
+            say(f"removing the environment {old.name}, unused for {UNUSED_VENV_DAYS} days")
             _remove_tree(old)
 
 

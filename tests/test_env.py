@@ -93,3 +93,21 @@ def test_a_complete_root_file_system_installs_nothing(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(env, "_apt_install", lambda *args: pytest.fail("nothing should be installed"))
     env._complete_rootfs(env.Layout(cache=tmp_path / "cache", rootfs=tmp_path, digest="x"))
+
+
+def test_a_venv_of_other_pins_is_kept_while_it_is_in_use(tmp_path):
+    """Two clones on different pins share one cache: building one venv must not delete the other's."""
+    import os
+    import time
+
+    current, other_in_use, abandoned = (tmp_path / f"venv-{name}" for name in ("aaa", "bbb", "ccc"))
+    for venv in (current, other_in_use, abandoned):
+        venv.mkdir()
+        env._mark_used(venv)
+    long_ago = time.time() - (env.UNUSED_VENV_DAYS + 1) * 86400
+    os.utime(abandoned / "harflow-last-used", (long_ago, long_ago))
+
+    env._remove_unused_venvs(current)
+
+    assert current.exists() and other_in_use.exists()
+    assert not abandoned.exists()

@@ -3,8 +3,8 @@
 `Admission` lets at most WebConfig.max_analyses uploads be analysed at once and at
 most `threads - max_analyses - 1` more wait (each up to analysis_wait_s), so one of
 waitress's threads is always free for /healthz and the page; the rest are turned
-away at once. `pixel_refusal` reads a clip's header (harflow.video.read_header) and
-says why a clip is too large to decode, before any frame is sampled.
+away at once. `pixel_refusal` reads a clip's header (harflow.video.probe with max_frames=0,
+which decodes nothing) and says why a clip is too large to decode, before any frame is decoded.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from harflow.config import WebConfig
-from harflow.video import read_header
+from harflow.video import probe
 from harflow.serving.windows import frames_for
 
 
@@ -61,15 +61,14 @@ def pixel_refusal(path: str | Path, config: WebConfig) -> str | None:
     The analysed part is the declared frame count, capped at max_clip_seconds; a file that declares no
     count is judged by max_clip_seconds alone. Raises ClipError when the file cannot be opened as a video.
     """
-    header = read_header(path)
+    header = probe(path, max_frames=0)  # the declared size, count (0: none) and rate; no frame decoded
     frame_pixels = header.width * header.height
     if frame_pixels > config.max_frame_pixels:
         return (f"frames of {header.width}x{header.height} ({frame_pixels / 1e6:.1f} megapixels) are over the limit of "
                 f"{config.max_frame_pixels / 1e6:.1f} megapixels per frame (harflow serve --max-frame-pixels); upload a smaller video")
-    fps = header.fps if 0 < header.fps < 1000 else config.fallback_fps
-    frames = frames_for(config.max_clip_seconds, fps)
-    if header.frame_count > 0:
-        frames = min(frames, header.frame_count)
+    frames = frames_for(config.max_clip_seconds, header.fps or config.fallback_fps)
+    if header.declared_frames > 0:
+        frames = min(frames, header.declared_frames)
     if frame_pixels * frames > config.max_clip_pixels:
         return (f"{frames} frames of {header.width}x{header.height} are {frame_pixels * frames / 1e9:.1f} gigapixels to decode, "
                 f"over the limit of {config.max_clip_pixels / 1e9:.1f} (harflow serve --max-clip-pixels); "
