@@ -250,16 +250,3 @@ def read_confusion_matrix(uri: str, num_classes: int):
                 if entry.actual_class_id < num_classes and 0 <= entry.predicted_class_id < num_classes:
                     matrix[entry.actual_class_id, entry.predicted_class_id] += round(entry.num_weighted_examples)
     return matrix
-
-
-def model_class_names(model_uri: str | None) -> list[str]:
-    """The class names a Model artifact was trained on (its SavedModel's assets.extra/harflow.json)."""
-    import json
-
-    if not model_uri:
-        return []
-    for candidate in (Path(model_uri) / "Format-Serving", Path(model_uri)):
-        info = candidate / "assets.extra" / "harflow.json"
-        if info.is_file():
-            return list(json.loads(info.read_text())["class_names"])
-    return []

@@ -12,8 +12,7 @@ import pytest
 from web_fixtures import export_untrained_model, frame_count, png_file, write_clip
 
 from harflow.config import WebConfig
-from harflow.serving.backends import InProcessPredictor
-from harflow.serving.predict import load_model
+from harflow.serving.predictor import open_predictor, predict_file
 from harflow.serving.web.app import create_app, display_name
 
 
@@ -26,7 +25,7 @@ def model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictor(model):
-    return InProcessPredictor(str(model))
+    return open_predictor(model=model)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,7 @@ def test_a_good_clip_gets_the_models_top_classes(predictor, model, clips, upload
     response = post(client_for(predictor, uploads), clips["short"].read_bytes(), "short.avi")
     assert response.status_code == 200
     answer = response.get_json()
-    expected = load_model(model).predict_clip(clips["short"], top=5)
+    expected = predict_file(open_predictor(model=model), clips["short"], top=5)
     assert [entry["class"] for entry in answer["top"]] == [name for name, _ in expected]
     assert answer["top"][0]["probability"] == pytest.approx(expected[0][1], abs=1e-5)
     assert answer["file"] == "short.avi" and answer["seconds"] > 0 and answer["truncated"] is False
@@ -66,7 +65,7 @@ def test_a_clip_longer_than_a_window_gets_a_timeline_of_its_windows(predictor, c
     answer = post(client_for(predictor, uploads, window_seconds=2.0), clips["long"].read_bytes(), "long.avi").get_json()
     # 150 frames at 25 fps = 6 s: windows 0-2, 2-4, 4-6 s
     assert [(s["start_s"], s["end_s"]) for s in answer["timeline"]] == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
-    assert {s["class"] for s in answer["timeline"]} <= set(predictor.class_names)
+    assert {s["class"] for s in answer["timeline"]} <= set(predictor.classes)
 
 
 def test_only_the_first_max_clip_seconds_are_analysed_and_the_answer_says_so(predictor, clips, uploads):
@@ -181,7 +180,7 @@ def test_the_clip_pixel_limit_counts_only_the_analysed_part(predictor, clips, up
 
 
 class HeldPredictor:
-    """The real predictor, whose probabilities() waits until the test lets it go: it holds analysis slots
+    """The real predictor, whose predict() waits until the test lets it go: it holds analysis slots
     for as long as a test needs (a timing aid; every answer is still the real model's)."""
 
     def __init__(self, predictor):
@@ -190,10 +189,10 @@ class HeldPredictor:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def probabilities(self, frames):
+    def predict(self, clips):
         self.entered.release()
         self.go.wait(timeout=60)
-        return self.inner.probabilities(frames)
+        return self.inner.predict(clips)
 
 
 def post_in_background(client, content: bytes) -> tuple[threading.Thread, list]:
