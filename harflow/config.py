@@ -280,6 +280,28 @@ class CompareConfig:
 
 
 @dataclass(frozen=True)
+class SynthConfig:
+    """The embedded synthetic dataset (harflow/datasets/synth.py, `harflow synth` and `demo`)."""
+
+    clips_per_class_train: int = 64
+    clips_per_class_test: int = 16
+    frames: int = 33  # odd: ingestion then samples a clip and its time reversal at mirrored frames (harflow/datasets/synth.py)
+    size: int = 96  # square frames, pixels
+    fps: float = 25.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.clips_per_class_train < 1 or self.clips_per_class_test < 1:
+            raise ValueError("a synthetic dataset needs at least 1 train and 1 test clip per class")
+        if self.frames < 2:
+            raise ValueError(f"clips need at least 2 frames to show motion, got {self.frames}")
+        if self.size < 32:
+            raise ValueError(f"frames must be at least 32 pixels, got {self.size}")
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+
+
+@dataclass(frozen=True)
 class KubeflowConfig:
     """How the pipeline is compiled for Kubeflow Pipelines / Vertex AI Pipelines (kubeflow/, docs/kubeflow.md)."""
 
