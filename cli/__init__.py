@@ -426,6 +426,7 @@ def _ingest_config(args: argparse.Namespace, dataset_root: str) -> IngestConfig:
         dataset_root=dataset_root,
         dataset=getattr(args, "dataset", "auto"),
         split=getattr(args, "split", 1),
+        splits_dir=getattr(args, "splits", None) or "",
         num_frames=args.frames,
         image_size=args.size,
         jpeg_quality=args.jpeg_quality,
@@ -517,6 +518,7 @@ def _require_dataset(ingest: IngestConfig) -> None:
             )
     counts = ", ".join(f"{split} {index.count(split)}" for split in SPLITS)
     print(f"dataset {root}: {len(index.class_names)} classes; clips: {counts}", flush=True)
+    print(f"split source: {index.source}", flush=True)
 
 
 def _statistics_file(path: Path) -> Path:
@@ -786,6 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", required=True, help="dataset root folder")
     run.add_argument("--dataset", choices=["auto", "ucf101", "hmdb51", "folder"], default="auto", help="dataset layout; auto detects it from the files (default: %(default)s)")
     run.add_argument("--split", type=int, choices=[1, 2, 3], default=1, help="official split of UCF101/HMDB51 (default: %(default)s)")
+    run.add_argument("--splits", metavar="DIR", help="folder of the official split lists (ucfTrainTestlist/ or testTrainMulti_7030_splits/) when neither in --data nor beside it")
     run.add_argument("--seed", type=int, default=0, help="training seed (default: %(default)s)")
     _add_pipeline_options(run)
     _add_folder_options(run)

@@ -22,6 +22,9 @@ class IngestConfig:
     # folder (a folder per class) or auto (detected from the files; harflow/datasets/detect.py)
     dataset: str = "auto"
     split: int = 1  # which official split (1, 2 or 3; ucf101 and hmdb51)
+    # the folder of the official split lists (ucfTrainTestlist/ or testTrainMulti_7030_splits/) when it is
+    # neither in dataset_root nor beside it; empty: found by itself (harflow/datasets/detect.py)
+    splits_dir: str = ""
     num_frames: int = 8  # frames sampled per clip, spread uniformly over the whole clip
     image_size: int = 64  # frames are resized to image_size x image_size
     jpeg_quality: int = 90
