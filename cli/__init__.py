@@ -388,6 +388,27 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_audit(args: argparse.Namespace) -> int:
+    """The leakage audit of a dataset folder without training: near-duplicate clips across its splits (harflow/leakage.py)."""
+    import json
+
+    from harflow import leakage
+    from harflow.datasets.detect import read_configured
+
+    ingest = _ingest_config(args, args.dir)
+    index = read_configured(ingest)
+    print(f"split source: {index.source}", flush=True)
+    report = leakage.audit_index(index, ingest.num_frames, ingest.image_size, ingest.leak_threshold, progress=_progress("audit"))
+    print(leakage.to_markdown(report), end="")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(report, indent=1))
+    print(f"wrote {args.json}")
+    if leakage.leaks_too_much(report, ingest.fail_on_leak):
+        print(f"harflow: leak: more than {ingest.fail_on_leak:g} of the eval videos have a near-duplicate in train", file=sys.stderr)
+        return 1
+    return 0
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -439,6 +460,8 @@ def _ingest_config(args: argparse.Namespace, dataset_root: str) -> IngestConfig:
         tfdv_statistics=args.tfdv_statistics,
         eval_clips_per_video=args.eval_clips,
         train_segments=args.train_segments,
+        leak_threshold=getattr(args, "leak_threshold", IngestConfig.leak_threshold),
+        fail_on_leak=getattr(args, "fail_on_leak", IngestConfig.fail_on_leak),
     )
 
 
@@ -630,6 +653,14 @@ def _add_folder_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--test-fraction", type=float, default=ingest.test_fraction, help="share of groups for the eval split (default: %(default)s)")
     group.add_argument("--random-split", action="store_true", help="split each class's clips at random (seeded) instead of by group: only when clips are unrelated")
     group.add_argument("--split-seed", type=int, default=ingest.split_seed, help="seed of the group or random split (default: %(default)s)")
+    _add_leak_options(parser)
+
+
+def _add_leak_options(parser: argparse.ArgumentParser) -> None:
+    ingest = IngestConfig()
+    group = parser.add_argument_group("leakage audit (near-duplicate clips across splits; docs/ingestion.md)")
+    group.add_argument("--leak-threshold", type=float, default=ingest.leak_threshold, metavar="BITS", help="two clips are near duplicates when their perceptual signatures differ by at most BITS of 64 (default: %(default)s)")
+    group.add_argument("--fail-on-leak", type=float, default=ingest.fail_on_leak, metavar="FRACTION", help="stop when more than FRACTION of the eval videos have a near-duplicate in train (default: %(default)s, never)")
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
@@ -843,6 +874,17 @@ def build_parser() -> argparse.ArgumentParser:
     show = data_verbs.add_parser("stats", help="print an ingestion run's statistics", description="Print statistics.md (clips per class and split, frames per clip, rejects) of an Examples folder, or of the newest VideoExampleGen run under a work dir.")
     show.add_argument("path", nargs="?", default=PipelineConfig().work_dir, help="Examples folder or work dir (default: %(default)s)")
     show.set_defaults(func=cmd_data_stats)
+    audit = data_verbs.add_parser("audit", help="near-duplicate clips across a dataset's splits, without training", description="Read DIR as `harflow run --data DIR` would, decode every clip as ingestion does, and list near-duplicate pairs that straddle train/val/eval: how many eval videos have one in train, per class, the closest pairs, the threshold. Prints the table and writes JSON.")
+    audit.add_argument("dir", metavar="DIR", help="dataset folder (any layout `harflow run` reads)")
+    audit.add_argument("--dataset", choices=["auto", "ucf101", "hmdb51", "folder"], default="auto", help="dataset layout (default: %(default)s)")
+    audit.add_argument("--split", type=int, choices=[1, 2, 3], default=1, help="official split of UCF101/HMDB51 (default: %(default)s)")
+    audit.add_argument("--splits", metavar="DIR", help="folder of the official split lists, when neither in DIR nor beside it")
+    audit.add_argument("--json", default=str(Path(PipelineConfig().work_dir) / "leakage-audit.json"), metavar="FILE", help="where the report goes (default: %(default)s)")
+    audit.add_argument("--frames", type=int, default=IngestConfig().num_frames, help="frames sampled per clip, as ingestion (default: %(default)s)")
+    audit.add_argument("--size", type=int, default=IngestConfig().image_size, help="frame size, as ingestion (default: %(default)s)")
+    _add_folder_options(audit)
+    audit.set_defaults(func=cmd_data_audit, jpeg_quality=IngestConfig().jpeg_quality, color="rgb", allow_missing_classes=True,
+                       tfdv_statistics=False, eval_clips=1, train_segments=1)
 
     compare = commands.add_parser(
         "compare",
@@ -1054,6 +1096,8 @@ def _runs_on_host(args: argparse.Namespace) -> bool:
     if args.command == "data":
         from harflow.datasets.download import rar_extractor
 
+        if args.verb == "audit":  # decodes clips: OpenCV and NumPy live in the environment
+            return not env.needs_rootfs()
         return args.verb == "stats" or rar_extractor() is not None or not env.needs_rootfs()
     return False
 

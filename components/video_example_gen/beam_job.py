@@ -2,7 +2,7 @@
 
     dataset index ──Reshuffle──> EncodeClip ──> per split: WriteToTFRecord (gzip)
                                      ├── rejects (one JSON line each) ──> rejects.jsonl
-                                     └── facts (split, class, frames)  ──> clips.jsonl
+                                     └── facts (split, class, frames, perceptual signature) ──> clips.jsonl
 
 Beam pickles EncodeClip by reference to this module, so every worker process
 imports it: it imports only Beam, OpenCV, NumPy and harflow's own modules
@@ -25,7 +25,7 @@ import numpy as np
 
 from harflow.datasets.records import EVAL, SPLITS, ClipRecord
 from harflow.components.video_example_gen import statistics
-from harflow import features
+from harflow import features, leakage
 from harflow.config import IngestConfig
 from harflow.video import Clip, ClipError, read_clip, read_segment_clips
 
@@ -95,6 +95,7 @@ def _facts(clip: ClipRecord, decoded: Clip) -> dict:
         "source_frames": decoded.source_frames,
         "padded": int(decoded.padded),
         "partial": int(decoded.partial),
+        "signature": leakage.signature(decoded.frames),  # the leakage audit's perceptual hashes (statistics.py)
     }
 
 
