@@ -124,25 +124,16 @@ def _comparison_folder(run: str, name: str) -> str:
 
 def _predict_remote(args: argparse.Namespace) -> int:
     """Top classes from a model server: gRPC (--server HOST:PORT) or REST (--rest URL)."""
-    from harflow.serving.clients import GrpcClient, RestClient, ServerError, ServerUnavailable
+    from harflow.serving.clients import ServerError, ServerUnavailable
 
-    if args.server and args.rest:
-        raise UsageError("give --server HOST:PORT (gRPC) or --rest URL, not both")
-    config = ServingConfig(model_name=args.model_name, signature=args.signature, version=args.version, timeout_s=args.timeout)
-    client = GrpcClient(args.server, config) if args.server else RestClient(args.rest, config)
+    predictor = _open_predictor(args)
     try:
-        print(f"server: {args.server or args.rest}  model: {config.model_name}  signature: {config.signature}")
-        for video in args.videos:
-            started = time.monotonic()
-            answer = client.predict_clip(video)
-            version = f", version {answer.model_version}" if answer.model_version is not None else ""
-            print(f"{video}  ({(time.monotonic() - started) * 1000:.0f} ms{version})")
-            for rank, (name, probability) in enumerate(answer.top(args.top), 1):
-                print(f"  {rank}. {name:<24} {probability:.4f}")
+        print(f"server: {args.server or args.rest}  model: {predictor.description}  signature: {args.signature}")
+        _print_top_classes(predictor, args.videos, args.top)
     except (ServerUnavailable, ServerError) as error:
         raise UsageError(str(error)) from None
     finally:
-        client.close()
+        predictor.close()
     return 0
 
 
@@ -157,7 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     predictor = _open_predictor(args)
     server = make_server(predictor, config)
     url = url_of(server)
-    print(f"model: {predictor.description} ({len(predictor.class_names)} classes, {predictor.num_frames} frames of {predictor.image_size}px)")
+    print(f"model: {predictor.description} ({len(predictor.classes)} classes, {predictor.num_frames} frames of {predictor.image_size}px)")
     print(f"page: {url}   API: POST {url}api/predict   health: {url}healthz")
     print(f"limits: {config.max_upload_mb:g} MB per upload, the first {config.max_clip_seconds:g} s of a clip; "
           f"{config.threads} threads; uploads wait in {server.app.config['UPLOAD_DIR']}   (Ctrl-C stops)", flush=True)
@@ -187,13 +178,13 @@ def _web_config(args: argparse.Namespace) -> WebConfig:
 
 def _open_predictor(args: argparse.Namespace):
     """The model of --model in process, or the server of --server / --rest (connected once)."""
-    from harflow.serving.backends import open_predictor
     from harflow.serving.clients import ServerError, ServerUnavailable
+    from harflow.serving.predictor import open_predictor
 
     serving = ServingConfig(model_name=args.model_name, signature=args.signature, version=args.version, timeout_s=args.timeout)
     try:
-        return open_predictor(args.model, server=args.server, rest=args.rest, serving=serving)
-    except (ServerUnavailable, ServerError) as error:
+        return open_predictor(model=args.model, server=args.server, rest=args.rest, serving=serving)
+    except (ServerUnavailable, ServerError, ValueError) as error:
         raise UsageError(str(error)) from None
 
 
@@ -359,7 +350,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def _evaluation_page(run) -> str:
     from harflow.pipeline.report import evaluation_markdown
-    from harflow.pipeline.run import model_class_names, read_confusion_matrix
+    from harflow.artifacts import model_class_names
+    from harflow.pipeline.run import read_confusion_matrix
 
     names = model_class_names(run.model_uri)
     matrix = read_confusion_matrix(run.evaluation_uri, len(names)) if run.evaluation_uri and names else None
@@ -577,13 +569,19 @@ def _first_test_clip(data: Path) -> str:
 
 
 def _print_predictions(model_path: str, videos: list[str], top: int) -> None:
-    from harflow.serving.predict import load_model
+    from harflow.serving.predictor import open_predictor
 
-    model = load_model(model_path)
-    print(f"model: {model.directory}")
+    predictor = open_predictor(model=model_path)
+    print(f"model: {predictor.description}")
+    _print_top_classes(predictor, videos, top)
+
+
+def _print_top_classes(predictor, videos: list[str], top: int) -> None:
+    from harflow.serving.predictor import predict_file
+
     for video in videos:
         started = time.monotonic()
-        predictions = model.predict_clip(video, top=top)
+        predictions = predict_file(predictor, video, top=top)
         print(f"{video}  ({(time.monotonic() - started) * 1000:.0f} ms)")
         for rank, (name, probability) in enumerate(predictions, 1):
             print(f"  {rank}. {name:<24} {probability:.4f}")

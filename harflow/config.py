@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harflow.artifacts import SERVING_SIGNATURE
+
 
 @dataclass(frozen=True)
 class IngestConfig:
@@ -199,7 +201,7 @@ class ServingConfig:
     """How clients reach a model server (TF Serving, or its stand-ins in tests)."""
 
     model_name: str = "harflow"  # the name in TF Serving's models.config / --model_name
-    signature: str = "serving_default"
+    signature: str = SERVING_SIGNATURE
     version: int | None = None  # None: the server's newest version
     timeout_s: float = 30.0  # per request; a server's first call on a model builds its graph (seconds)
 
@@ -252,6 +254,8 @@ class CompareConfig:
         for pair in self.direction_pairs:
             if pair.count("/") != 1:
                 raise ValueError(f"direction pair {pair!r} is not CLASS/CLASS")
+        if self.timing_runs < 1:
+            raise ValueError(f"timing_runs must be >= 1, not {self.timing_runs}")
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ def eval_config(config: PipelineConfig):
     import tensorflow_model_analysis as tfma
     from tensorflow_model_analysis.proto import config_pb2
 
+    from harflow import artifacts, features
+
     gate = config.gate
     # The rule holds on the whole eval split (the unsliced slice); a bare `threshold`
     # would apply to every slice, i.e. demand the floor of each class too.
@@ -67,7 +69,9 @@ def eval_config(config: PipelineConfig):
     )
     top_k = tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy", config=f'{{"k": {gate.top_k}}}')
     return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(signature_name="serving_examples", label_key="label", prediction_key="probabilities")],
+        model_specs=[
+            tfma.ModelSpec(signature_name=artifacts.EXAMPLES_SIGNATURE, label_key=features.LABEL, prediction_key=artifacts.PROBABILITIES_OUTPUT)
+        ],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["label_name"])],
         metrics_specs=[
             tfma.MetricsSpec(
@@ -193,11 +197,11 @@ def gate_and_push_components(config: PipelineConfig, examples, model, runtime: d
 
     `model` is one Model channel (one trainer's, or the pick of several). The
     Pusher writes the next integer version of the serving base path atomically
-    and keeps the newest `gate.keep_versions` (serving.pusher).
+    and keeps the newest `gate.keep_versions` (components/pusher).
     """
     from tfx import v1 as tfx
 
-    from harflow.serving.pusher import VersionedPusher
+    from harflow.components.pusher.component import VersionedPusher
 
     baseline = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harflow.artifacts import LEAK_PROPERTY, SPLIT_SOURCE_PROPERTY
 from harflow.config import PipelineConfig
 from harflow.pipeline.pipeline import variant_of
 
@@ -213,9 +214,10 @@ def _summarise(store, pipeline_name: str, run) -> RunSummary:
     examples = outputs.get(("VideoExampleGen", "examples")) or inputs.get(("Evaluator", "examples"))
     if examples is not None:
         properties = examples.custom_properties
-        summary.split_source = properties["split_source"].string_value if "split_source" in properties else ""
-        if "eval_fraction_with_train_twin" in properties:
-            summary.eval_twin_fraction = properties["eval_fraction_with_train_twin"].double_value
+        if SPLIT_SOURCE_PROPERTY in properties:
+            summary.split_source = properties[SPLIT_SOURCE_PROPERTY].string_value
+        if LEAK_PROPERTY in properties:
+            summary.eval_twin_fraction = properties[LEAK_PROPERTY].double_value
     model = inputs.get(("Evaluator", "model"))
     summary.model_uri = model.uri if model is not None else None
     blessed = _custom_int(outputs.get(("Evaluator", "blessing")), "blessed")
@@ -258,16 +260,3 @@ def read_confusion_matrix(uri: str, num_classes: int):
                 if entry.actual_class_id < num_classes and 0 <= entry.predicted_class_id < num_classes:
                     matrix[entry.actual_class_id, entry.predicted_class_id] += round(entry.num_weighted_examples)
     return matrix
-
-
-def model_class_names(model_uri: str | None) -> list[str]:
-    """The class names a Model artifact was trained on (its SavedModel's assets.extra/harflow.json)."""
-    import json
-
-    if not model_uri:
-        return []
-    for candidate in (Path(model_uri) / "Format-Serving", Path(model_uri)):
-        info = candidate / "assets.extra" / "harflow.json"
-        if info.is_file():
-            return list(json.loads(info.read_text())["class_names"])
-    return []

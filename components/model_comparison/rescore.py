@@ -40,17 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     from harflow.components.model_comparison.report import write_comparison
     from harflow.components.video_example_gen.beam_job import write_examples
     from harflow.cli import _comparison_folder
+    from harflow.artifacts import read_model_info, serving_dir
     from harflow.config import IngestConfig, PipelineConfig
-    from harflow.trainer.export import MODEL_INFO_FILE
 
     folder = Path(_comparison_folder(args.work_dir, args.name))
     run = json.loads((folder / "comparison.json").read_text())
-    serving = Path(run["variants"][0]["model_uri"]) / "Format-Serving"
-    info = json.loads((serving / "assets.extra" / MODEL_INFO_FILE).read_text())
+    info = read_model_info(serving_dir(run["variants"][0]["model_uri"]))
     ingest = IngestConfig(
         dataset_root=args.data or str(Path(args.work_dir) / "data" / "synth"),
-        num_frames=info["num_frames"],
-        image_size=info["image_size"],
+        num_frames=info.num_frames,
+        image_size=info.image_size,
         eval_clips_per_video=args.eval_clips,
     )
     clips = [clip for clip in read_configured(ingest).clips if clip.split == EVAL]

@@ -24,7 +24,7 @@ from harflow.datasets.detect import read_configured
 from harflow.datasets.records import SPLITS, DatasetError
 from harflow.components.video_example_gen import statistics
 from harflow.components.video_example_gen.beam_job import encode_jpeg, write_examples  # noqa: F401 (encode_jpeg: re-exported)
-from harflow import features, leakage
+from harflow import artifacts, features, leakage
 from harflow.config import IngestConfig
 
 
@@ -38,12 +38,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
         examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
         os.makedirs(examples.uri, exist_ok=True)
-        with open(os.path.join(examples.uri, features.CLASS_NAMES_FILE), "w") as handle:
-            handle.write("\n".join(index.class_names) + "\n")
+        artifacts.write_class_names(examples.uri, index.class_names)
 
         counts = write_examples(self._make_beam_pipeline(), list(index.clips), config, examples.uri)
 
-        examples.set_string_custom_property("class_names", json.dumps(list(index.class_names)))
+        examples.set_string_custom_property(artifacts.CLASS_NAMES_PROPERTY, json.dumps(list(index.class_names)))
         for name, value in counts.items():
             examples.set_int_custom_property(name, value)
         print(summary_line(counts, examples.uri), flush=True)
@@ -52,8 +51,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         summary = write_statistics(examples.uri, list(index.class_names), index.source, config.leak_threshold)
         report = summary["leakage"]
         print(f"VideoExampleGen: leakage audit: {leakage.headline(report)}", flush=True)
-        examples.set_string_custom_property("split_source", index.source)
-        examples.set_float_custom_property("eval_fraction_with_train_twin", report["eval_fraction_with_train_twin"])
+        examples.set_string_custom_property(artifacts.SPLIT_SOURCE_PROPERTY, index.source)
+        examples.set_float_custom_property(artifacts.LEAK_PROPERTY, report["eval_fraction_with_train_twin"])
         if leakage.leaks_too_much(report, config.fail_on_leak):
             raise DatasetError(
                 f"VideoExampleGen: {leakage.headline(report)}, more than --fail-on-leak {config.fail_on_leak}; "
