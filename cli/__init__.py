@@ -858,10 +858,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser(
         "data",
-        help="download UCF101 or HMDB51; show ingestion statistics",
+        help="download UCF101 or HMDB51; show ingestion statistics; audit a dataset for leakage",
         description="`download ucf101|hmdb51 DIR` fetches the official archives (resuming partial downloads), "
         "unpacks them and arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. "
-        "`stats PATH` prints the class counts and frames per clip of an ingestion run.",
+        "`stats PATH` prints the class counts and frames per clip of an ingestion run. "
+        "`audit DIR` lists near-duplicate clips across a dataset's splits without training.",
     )
     data_verbs = data.add_subparsers(dest="verb", metavar="VERB", required=True)
     fetch = data_verbs.add_parser("download", help="fetch, unpack and arrange a dataset", description="Fetch the official archives and split files into DIR/downloads (resumable), unpack them and arrange DIR in the layout `harflow run` reads.")

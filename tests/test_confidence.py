@@ -4,7 +4,7 @@ import pytest
 
 from harflow.components.model_comparison.executor import add_intervals, pick_best
 from harflow.components.model_comparison.metrics import intervals_overlap, wilson_interval
-from harflow.components.model_comparison.report import write_comparison
+from harflow.components.model_comparison.report import mean_over_runs, write_comparison
 from harflow.pipeline.report import evaluation_markdown
 from harflow.pipeline.run import RunSummary
 
@@ -60,3 +60,12 @@ def test_runs_show_prints_the_split_source_the_audit_and_the_interval():
     low, high = wilson_interval(0.61, 57)
     assert f"0.6100 ({low:.2f}-{high:.2f})" in page
     assert "- split source: folder: group hash split, seed 0" in page and "0.0% of eval videos have a near-duplicate" in page
+
+
+def test_the_mean_over_runs_names_each_runs_split_source(tmp_path):
+    for split in (1, 2):
+        row = add_intervals({**variant("small+gru", 0.6, 1.0, 1000), "confusion": [[1, 0], [0, 1]]}, 34)
+        facts = {"split_source": f"HMDB51 official split {split} (lists: /d)", "eval_fraction_with_train_twin": 0.0}
+        write_comparison(str(tmp_path / f"s{split}"), [row], "small+gru", ["a", "b"], facts)
+    text = mean_over_runs([str(tmp_path / "s1"), str(tmp_path / "s2")])
+    assert f"- {tmp_path / 's2'}: Split source: HMDB51 official split 2 (lists: /d). Leakage audit: 0.0%" in text

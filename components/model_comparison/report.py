@@ -78,14 +78,18 @@ def training_clips(rows: list[dict]) -> str:
     return f"Train and val: each video cut into {'/'.join(map(str, segments))} equal segments, one clip each."
 
 
-def provenance(facts: dict) -> str:
-    """What was measured on what: the split source, the leakage audit's figure, the val videos behind the pick."""
+def measured_on(facts: dict) -> str:
+    """The split source and the leakage audit's figure, in words."""
     twins = facts.get("eval_fraction_with_train_twin")
     audit = "not audited" if twins is None else f"{100 * twins:.1f}% of eval videos have a near-duplicate in train"
+    return f"Split source: {facts.get('split_source') or 'not recorded'}. Leakage audit: {audit}."
+
+
+def provenance(facts: dict) -> str:
+    """What was measured on what: the split source, the leakage audit's figure, the val videos behind the pick."""
     return (
-        f"Split source: {facts.get('split_source') or 'not recorded'}. Leakage audit: {audit}. "
-        f"Val: {facts.get('val_videos') or '?'} videos. Accuracies are shown with their 95% Wilson interval over the "
-        "videos scored (test videos; val videos for val accuracy)."
+        f"{measured_on(facts)} Val: {facts.get('val_videos') or '?'} videos. Accuracies are shown with their 95% "
+        "Wilson interval over the videos scored (test videos; val videos for val accuracy)."
     )
 
 
@@ -220,6 +224,7 @@ def mean_over_runs(folders: list[str]) -> str:
             + ", ".join(f"{a:.3f}" for a in accuracies)
             + " |"
         )
+    lines += ["", "Runs:", *[f"- {folder}: {measured_on(run)}" for folder, run in zip(folders, runs)]]
     missing = [folder for folder, run in zip(folders, runs) if [r["variant"] for r in run["variants"]] != variants]
     if missing:
         lines += ["", f"Not every run trained the same variants: {', '.join(missing)}"]
