@@ -67,6 +67,12 @@ def inside() -> bool:
     return os.environ.get(IN_ENV_FLAG) == "1"
 
 
+def source_checkout() -> bool:
+    """True when harflow runs from a clone (REPO_ROOT holds its pyproject.toml), whose environment harflow
+    can build; False when it is installed (REPO_ROOT is then site-packages)."""
+    return (REPO_ROOT / "pyproject.toml").is_file()
+
+
 def say(message: str) -> None:
     print(f"harflow env: {message}", file=sys.stderr, flush=True)
 

@@ -140,10 +140,10 @@ def the_runs_comparison(config: PipelineConfig) -> dict:
 def test_rescoring_a_run_under_its_own_protocol_gives_its_test_accuracies(finished_run, tmp_path):
     import json
 
-    from harflow.components.model_comparison.rescore import main
+    from harflow.cli import main
 
     config, _, data = finished_run
-    assert main([config.work_dir, str(tmp_path), "--name", config.name, "--data", str(data)]) == 0
+    assert main(["compare", config.work_dir, "--name", config.name, "--rescore", str(tmp_path), "--data", str(data)]) == 0
     rescored = json.loads((tmp_path / "comparison.json").read_text())
     original = the_runs_comparison(config)
     assert [row["variant"] for row in rescored["variants"]] == [row["variant"] for row in original["variants"]]
@@ -156,10 +156,10 @@ def test_rescoring_a_run_under_its_own_protocol_gives_its_test_accuracies(finish
 def test_rescoring_with_several_clips_per_test_video_reports_video_accuracy(finished_run, tmp_path):
     import json
 
-    from harflow.components.model_comparison.rescore import main
+    from harflow.cli import main
 
     config, _, data = finished_run
-    assert main([config.work_dir, str(tmp_path), "--name", config.name, "--data", str(data), "--eval-clips", "2"]) == 0
+    assert main(["compare", config.work_dir, "--name", config.name, "--rescore", str(tmp_path), "--data", str(data), "--eval-clips", "2"]) == 0
     test_videos = len((data / "testlist01.txt").read_text().split())
     for row in json.loads((tmp_path / "comparison.json").read_text())["variants"]:
         assert row["videos"] == test_videos and row["clips"] == 2 * test_videos and row["clips_per_video"] == [2, 2]
