@@ -121,13 +121,15 @@ def best_variant(rows: list[dict]) -> dict:
     return pick_best(rows)[0]
 
 
-def examples_facts(examples, train_segments: int) -> dict:
-    """What ingestion recorded on the Examples artifact: val videos (val clips / train_segments), split source,
-    and the share of eval videos with a near-duplicate in train."""
+def examples_facts(examples) -> dict:
+    """What ingestion recorded on the Examples artifact: val videos, the split source, and the share of eval
+    videos with a near-duplicate in train. An artifact written before these were recorded counts its val clips."""
     properties = examples.mlmd_artifact.custom_properties
     facts = {"val_videos": 0, "split_source": "", "eval_fraction_with_train_twin": None}
-    if "written_val" in properties:
-        facts["val_videos"] = int(properties["written_val"].int_value) // train_segments
+    if artifacts.VAL_VIDEOS_PROPERTY in properties:
+        facts["val_videos"] = int(properties[artifacts.VAL_VIDEOS_PROPERTY].int_value)
+    elif "written_val" in properties:
+        facts["val_videos"] = int(properties["written_val"].int_value)
     if artifacts.SPLIT_SOURCE_PROPERTY in properties:
         facts["split_source"] = properties[artifacts.SPLIT_SOURCE_PROPERTY].string_value
     if artifacts.LEAK_PROPERTY in properties:
@@ -148,7 +150,7 @@ class Executor(base_executor.BaseExecutor):
             print(f"ModelComparison: {rows[-1]['variant']}: test accuracy {rows[-1]['accuracy']:.4f}", flush=True)
         order = json.loads(exec_properties.get("variant_order") or "[]")
         rows.sort(key=lambda row: order.index(row["variant"]) if row["variant"] in order else len(order))
-        facts = examples_facts(examples, config.ingest.train_segments)
+        facts = examples_facts(examples)
         rows = [add_intervals(row, facts["val_videos"]) for row in rows]
         best, reason = pick_best(rows)
 
@@ -160,4 +162,4 @@ class Executor(base_executor.BaseExecutor):
         candidate = artifact_utils.get_single_instance(output_dict["model"])
         shutil.copytree(best["model_uri"], candidate.uri, dirs_exist_ok=True)
         candidate.set_string_custom_property("variant", best["variant"])
-        print(f"ModelComparison: best variant {best['variant']} -> {candidate.uri}", flush=True)
+        print(f"ModelComparison: best variant {best['variant']} ({reason}) -> {candidate.uri}", flush=True)

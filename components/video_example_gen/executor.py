@@ -21,7 +21,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 from harflow.datasets.detect import read_configured
-from harflow.datasets.records import SPLITS, DatasetError
+from harflow.datasets.records import SPLITS, VAL, DatasetError
 from harflow.components.video_example_gen import statistics
 from harflow.components.video_example_gen.beam_job import encode_jpeg, write_examples  # noqa: F401 (encode_jpeg: re-exported)
 from harflow import artifacts, features, leakage
@@ -53,6 +53,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         print(f"VideoExampleGen: leakage audit: {leakage.headline(report)}", flush=True)
         examples.set_string_custom_property(artifacts.SPLIT_SOURCE_PROPERTY, index.source)
         examples.set_float_custom_property(artifacts.LEAK_PROPERTY, report["eval_fraction_with_train_twin"])
+        examples.set_int_custom_property(artifacts.VAL_VIDEOS_PROPERTY, report["videos"][VAL])
         if leakage.leaks_too_much(report, config.fail_on_leak):
             raise DatasetError(
                 f"VideoExampleGen: {leakage.headline(report)}, more than --fail-on-leak {config.fail_on_leak}; "
