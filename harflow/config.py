@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,13 +228,36 @@ class ServingConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """The web app (`harflow serve`, serving/web/) and the live predictions of `harflow predict`."""
+    """The web app (`harflow serve`, serving/web/) and the live predictions of `harflow predict`.
+
+    The limits and the privilege model are explained in docs/web.md ("Limits and safety").
+    """
 
     host: str = "127.0.0.1"  # 0.0.0.0 to accept other machines
     port: int = 8080
-    threads: int = 4  # waitress worker threads: requests answered at once
+    # waitress worker threads: requests answered at once. More than max_analyses, so that a thread
+    # is always free for /healthz and the page while analyses run and wait
+    threads: int = 16
     max_upload_mb: float = 100.0  # larger uploads are refused with 413
     max_clip_seconds: float = 120.0  # only the first this-many seconds of a long clip are analysed
+    # decoded pixels: a clip whose frames are larger (width x height), or whose analysed part holds more
+    # (width x height x frames), is refused with 413 after reading its header, before any frame is sampled
+    max_frame_pixels: int = 3840 * 2160  # 4K UHD
+    max_clip_pixels: int = 1920 * 1080 * 25 * 120  # 120 s of 1080p at 25 fps
+    max_analyses: int = 2  # uploads analysed at once; more wait up to analysis_wait_s, then get 503 + Retry-After
+    analysis_wait_s: float = 10.0
+    # waitress's connections: at most connection_limit open at once; a connection idle for channel_timeout_s
+    # is closed (looked for every cleanup_interval_s); request headers over max_header_kb get 431
+    connection_limit: int = 1000
+    channel_timeout_s: int = 30
+    cleanup_interval_s: int = 5
+    max_header_kb: int = 64
+    shutdown_grace_s: float = 20.0  # SIGTERM / SIGINT: in-flight requests get this long to finish
+    # privileges: started as root, serve binds its port and loads the model, then becomes `user`
+    # (empty: run_as_default inside harflow's root file system; elsewhere root is refused) unless allow_root
+    user: str = ""
+    run_as_default: str = "nobody"
+    allow_root: bool = False
     top_k: int = 5  # classes shown per clip
     # the timeline of a long clip: one prediction per window of this many seconds (the model's T frames
     # sampled from it as training sampled a clip); also the rolling window of --annotate / --webcam / --stream
@@ -249,6 +273,14 @@ class WebConfig:
             raise ValueError(f"top_k and threads must be >= 1 and port in 0..65535, not {self.top_k}, {self.threads}, {self.port}")
         if self.window_seconds <= 0 or self.step_seconds <= 0 or self.fallback_fps <= 0:
             raise ValueError("window_seconds, step_seconds and fallback_fps must be > 0")
+        if not 1 <= self.max_analyses < self.threads:
+            raise ValueError(f"max_analyses must be >= 1 and below threads (a thread stays free for /healthz), "
+                             f"not {self.max_analyses} with {self.threads} threads (--max-analyses, --threads)")
+        if min(self.max_frame_pixels, self.max_clip_pixels, self.connection_limit, self.channel_timeout_s,
+               self.cleanup_interval_s, self.max_header_kb) < 1 or self.analysis_wait_s < 0 or self.shutdown_grace_s < 0:
+            raise ValueError("the pixel, connection and time limits of WebConfig must be > 0 (waits >= 0)")
+        if self.user and self.allow_root:
+            raise ValueError("give --user NAME (become NAME after start-up) or --allow-root (stay root), not both")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -311,13 +343,41 @@ class KubeflowConfig:
     trainer_cpus: float = 0.0  # CPU limit of each Trainer step; 0: the cluster's default
     trainer_memory_gb: float = 0.0  # memory limit (GB) of each Trainer step; 0: the cluster's default
     ingest_beam_args: tuple[str, ...] = ()  # Beam options for VideoExampleGen only (e.g. --runner=DataflowRunner ...)
+    # PersistentVolumeClaims every step mounts, (claim name, mount path) pairs: open-source Kubeflow's volumes
+    pvc_mounts: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ingest_beam_args", tuple(self.ingest_beam_args))
+        object.__setattr__(self, "pvc_mounts", tuple((str(name), str(path)) for name, path in self.pvc_mounts))
         if not self.image:
             raise ValueError("the pipeline image is empty; give --image REGISTRY/harflow:TAG (docs/kubeflow.md)")
         if self.gpus < 0 or self.trainer_cpus < 0 or self.trainer_memory_gb < 0:
             raise ValueError("gpus, trainer CPUs and trainer memory must be >= 0")
+        for name, path in self.pvc_mounts:
+            check_pvc_mount(name, path)
+        paths = [path.rstrip("/") for _, path in self.pvc_mounts]
+        if len(set(paths)) < len(paths):
+            raise ValueError(f"--pvc: two claims mount at the same path ({', '.join(sorted(paths))}); give each its own")
+        if self.pvc_mounts and self.output.endswith(".json"):
+            raise ValueError(
+                f"--pvc needs a YAML spec: the volumes go into the Kubernetes platform config, the YAML file's second "
+                f"document, which a JSON spec cannot carry; give --output {self.output[:-5]}.yaml"
+            )
+
+
+# a Kubernetes object name (RFC 1123 subdomain), as a PersistentVolumeClaim's name must be
+_KUBERNETES_NAME = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+
+
+def check_pvc_mount(name: str, path: str) -> None:
+    """A PersistentVolumeClaim mount: a Kubernetes name and an absolute path; a clear error otherwise."""
+    if not re.fullmatch(_KUBERNETES_NAME, name) or len(name) > 253:
+        raise ValueError(
+            f"--pvc {name}:{path}: {name!r} is not a PersistentVolumeClaim name (lower-case letters, digits, '-' and '.', "
+            "e.g. harflow-data); `kubectl get pvc -n NAMESPACE` lists the claims"
+        )
+    if not path.startswith("/") or ":" in path:
+        raise ValueError(f"--pvc {name}:{path}: the mount path must be absolute, e.g. --pvc {name}:/data")
 
 
 @dataclass(frozen=True)

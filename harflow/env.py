@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harflow.child import run_child
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_GLIBC = (2, 39)
 DEBIAN_SUITE = "trixie"
@@ -219,10 +221,7 @@ def run(argv: list[str], lay: Layout | None = None) -> int:
     else:
         variables[ROOTFS_VARIABLE] = str(lay.rootfs)
         command = command_in_rootfs(lay.rootfs, argv, os.getcwd())
-    try:
-        return subprocess.call(command, env=variables)
-    except KeyboardInterrupt:
-        return 130
+    return run_child(command, env=variables)  # SIGINT / SIGTERM to this wrapper go to the command
 
 
 def _run_step(command: list[str], what: str, env: dict[str, str] | None = None, quiet: bool = False) -> None:
@@ -503,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args:
                 raise EnvironmentError_("usage: harflow env run -- COMMAND [ARGS...]")
             if os.environ.get(IN_ENV_FLAG) == "1":
-                return subprocess.call(args)
+                return run_child(args)
             return run(args)
         raise EnvironmentError_(f"unknown verb {verb!r}: use status, build or run")
     except EnvironmentError_ as error:
