@@ -25,6 +25,9 @@ class IngestConfig:
     # folder (a folder per class) or auto (detected from the files; harflow/datasets/detect.py)
     dataset: str = "auto"
     split: int = 1  # which official split (1, 2 or 3; ucf101 and hmdb51)
+    # the folder of the official split lists (ucfTrainTestlist/ or testTrainMulti_7030_splits/) when it is
+    # neither in dataset_root nor beside it; empty: found by itself (harflow/datasets/detect.py)
+    splits_dir: str = ""
     num_frames: int = 8  # frames sampled per clip, spread uniformly over the whole clip
     image_size: int = 64  # frames are resized to image_size x image_size
     jpeg_quality: int = 90
@@ -37,6 +40,11 @@ class IngestConfig:
     random_split: bool = False
     split_seed: int = 0
     require_all_classes: bool = True  # fail the run when a non-empty split lacks a class
+    # the leakage audit (harflow/leakage.py): two clips are near duplicates when their perceptual signatures
+    # differ by at most leak_threshold bits of 64; the run fails when more than fail_on_leak of the eval
+    # videos have one in train (1.0: never fails, the figure is only reported)
+    leak_threshold: float = 8.0
+    fail_on_leak: float = 1.0
     # also run TFX StatisticsGen, SchemaGen and ExampleValidator (TFDV) on the small features
     # (everything but the JPEG frames); off by default: statistics.md already gives the counts
     tfdv_statistics: bool = False
@@ -61,6 +69,8 @@ class IngestConfig:
             raise ValueError(f"jpeg_quality must be in 1..100, not {self.jpeg_quality}")
         if self.color not in ("rgb", "gray"):
             raise ValueError(f"color must be rgb or gray, not {self.color!r}")
+        if not 0 <= self.leak_threshold < 64 or not 0 <= self.fail_on_leak <= 1:
+            raise ValueError("leak_threshold must be in [0, 64) bits and fail_on_leak a fraction in [0, 1]")
         if not 0 < self.test_fraction < 1 or not 0 <= self.val_fraction < 1:
             raise ValueError("test_fraction must be in (0, 1) and val_fraction in [0, 1)")
 

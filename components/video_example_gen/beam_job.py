@@ -1,7 +1,8 @@
 """VideoExampleGen's Beam job, free of TensorFlow and TFX.
 
     dataset index ──Reshuffle──> EncodeClip ──> per bundle: a gzip TFRecord shard per split,
-                                                its rejects and facts (shards.py)
+                                                its rejects and facts (split, class, frames,
+                                                perceptual signature; shards.py)
                  after the job: shards.gather ──> checked: each clip once; rejects.jsonl, clips.jsonl
 
 Beam pickles EncodeClip by reference to this module, so every worker process
@@ -25,7 +26,7 @@ import numpy as np
 
 from harflow.datasets.records import EVAL, SPLITS, ClipRecord
 from harflow.components.video_example_gen import shards
-from harflow import features
+from harflow import features, leakage
 from harflow.config import IngestConfig
 from harflow.video import Clip, ClipError, read_clip, read_segment_clips
 
@@ -96,6 +97,7 @@ def _facts(clip: ClipRecord, decoded: Clip) -> dict:
         "source_frames": decoded.source_frames,
         "padded": int(decoded.padded),
         "partial": int(decoded.partial),
+        "signature": leakage.signature(decoded.frames),  # the leakage audit's perceptual hashes (statistics.py)
     }
 
 
