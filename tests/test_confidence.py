@@ -1,5 +1,7 @@
 """How sure a comparison is: 95% Wilson intervals, the pick when val accuracy is inside the noise, and what was measured."""
 
+from pathlib import Path
+
 import pytest
 
 from harflow.components.model_comparison.executor import add_intervals, pick_best
@@ -46,7 +48,7 @@ def test_the_comparison_says_what_it_measured_and_how_sure_it_is(tmp_path):
     rows = [add_intervals({**variant("small+gru", 0.6, 1.0, 1000, accuracy=0.61), "confusion": [[1, 0], [0, 1]]}, 34)]
     facts = {"split_source": "UCF101 official split 1 (lists: /d)", "eval_fraction_with_train_twin": 0.035,
              "val_videos": 34, "pick_reason": "only variant"}
-    page = write_comparison(str(tmp_path), rows, "small+gru", ["a", "b"], facts).read_text()
+    page = Path(write_comparison(str(tmp_path), rows, "small+gru", ["a", "b"], facts)).read_text()
     low, high = wilson_interval(0.61, 57)
     assert f"0.610 ({low:.2f}-{high:.2f})" in page
     assert "Split source: UCF101 official split 1 (lists: /d)." in page
