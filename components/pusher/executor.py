@@ -42,7 +42,7 @@ class VersionedPushExecutor(pusher_executor.Executor):
         destination = pusher_pb2.PushDestination()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination)
         if destination.WhichOneof("destination") != "filesystem":
-            raise ValueError("harflow's Pusher pushes to a filesystem base path only")
+            raise ValueError("harflow's Pusher pushes to a filesystem base path only (a folder, gs:// or s3://)")
         base = exec_properties.get(SERVING_BASE_KEY) or destination.filesystem.base_directory
         custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
         keep = int(custom.get(KEEP_VERSIONS_KEY, GateConfig().keep_versions))
