@@ -65,6 +65,18 @@ def record(root: Path, clip_id: str, label: int, class_names: tuple[str, ...], g
     )
 
 
+def listed_clip(root: Path, clip_id: str, list_file: Path, number: int) -> str:
+    """`clip_id` from line `number` of a split list, refused (DatasetError) when it leads outside `root`."""
+    parts = clip_id.split("/")
+    outside = clip_id.startswith("/") or ".." in parts or ":" in parts[0]
+    if not outside:
+        resolved, home = (root / clip_id).resolve(), root.resolve()
+        outside = resolved != home and home not in resolved.parents
+    if outside:
+        raise DatasetError(f"{list_file}:{number}: clip {clip_id!r} is outside the dataset folder {root}; a split list names <class>/<clip> inside it")
+    return clip_id
+
+
 def existing_root(root: str | Path) -> Path:
     """`root` as a Path; DatasetError when it is not a folder."""
     root = Path(root)
