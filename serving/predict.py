@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from harflow import artifacts
+from harflow.serving import versions as serving_versions
 
 
 class ModelNotFound(FileNotFoundError):
@@ -27,24 +28,42 @@ def resolve_model_dir(path: str | Path) -> Path:
         return path
     if not path.is_dir():
         raise ModelNotFound(f"{path}: no such model directory (train one with `harflow demo` or give --model)")
-    versions = sorted((int(p.name), p) for p in path.iterdir() if p.name.isdigit() and (p / "saved_model.pb").is_file())
-    if not versions:
+    newest = serving_versions.newest_version_dir(path)
+    if newest is None:
         raise ModelNotFound(f"{path}: neither a SavedModel nor a TF Serving base path with numbered versions")
-    return versions[-1][1]
+    return newest
+
+
+def load_saved_model(directory: Path):
+    """tf.saved_model.load(directory); TensorFlow is imported only here, once the model is known to be there."""
+    import tensorflow as tf
+
+    return tf.saved_model.load(str(directory))
 
 
 class SavedModelPredictor:
     """A harflow SavedModel (or the newest version of a TF Serving base path), loaded here once."""
 
     def __init__(self, path: str | Path):
+        try:
+            self._load(path)
+        except Exception:
+            if not self._chosen_version_vanished(path):
+                raise
+            self._load(path)  # the version chosen was pruned while it loaded: choose the newest again, once
+
+    def _chosen_version_vanished(self, path: str | Path) -> bool:
+        """True when `path` is a base path whose version chosen by _load is gone now."""
+        chosen = getattr(self, "directory", None)
+        return chosen is not None and Path(chosen) != Path(path) and not Path(chosen).exists()
+
+    def _load(self, path: str | Path) -> None:
         self.directory = resolve_model_dir(path)
         try:
             info = artifacts.read_model_info(self.directory)
         except artifacts.NotAHarflowModel as error:
             raise ModelNotFound(str(error)) from None
-        import tensorflow as tf  # slow: only once the model is known to be there
-
-        self._loaded = tf.saved_model.load(str(self.directory))  # keeps the signature's variables alive
+        self._loaded = load_saved_model(self.directory)  # keeps the signature's variables alive
         self._signature = self._loaded.signatures[artifacts.SERVING_SIGNATURE]
         self.classes = info.class_names
         self.num_frames, self.image_size = info.num_frames, info.image_size

@@ -1,8 +1,9 @@
 """The Pusher's executor: a blessed model becomes the next integer version of a TF Serving base path.
 
 Copied into a hidden folder of the base path and renamed into place in one
-atomic step (serving.versions), then all but the newest `keep_versions`
-removed; the push is recorded on the PushedModel artifact as TFX does.
+atomic step (serving.versions), then the complete versions outside the newest
+`keep_versions` removed once their successor is `prune_grace_s` old (staging
+folders of dead pushes go first); the push is recorded on the PushedModel artifact as TFX does.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ class VersionedPushExecutor(pusher_executor.Executor):
             raise ValueError(f"{base}: the Pusher publishes versions by renaming folders on a file system; give a path mounted in the pod (docs/kubeflow.md)")
         custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
         keep = int(custom.get(KEEP_VERSIONS_KEY, GateConfig().keep_versions))
+        gate = json.loads(custom.get(GATE_KEY) or "{}")
+        grace_s = float(gate.get("prune_grace_s", GateConfig().prune_grace_s))
 
         model_path = self.GetModelPath(input_dict)
         version, target = versions.publish_version(model_path, base)
-        removed = versions.prune_versions(base, keep)
+        removed = versions.prune_versions(base, keep, grace_s)
         print(f"pushed {model_path} as version {version} of {base}; removed old versions {removed}", flush=True)
         io_utils.copy_dir(model_path, pushed_model.uri)  # TFX keeps a copy with the artifact, too
         self._MarkPushed(pushed_model, pushed_destination=str(target), pushed_version=str(version))
