@@ -15,7 +15,7 @@ import sys
 
 from harflow import __version__, env
 from harflow.cli import data, kubeflow, pipeline, predict, runs, serve
-from harflow.cli.options import UsageError, add_command
+from harflow.cli.options import EXIT_STATUS, UsageError, add_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="harflow",
         description="Train, gate, push and use video action classifiers with a TFX pipeline.",
         epilog="The first command that needs TFX builds harflow's environment when harflow runs from a clone "
-        "(see `harflow env --help`).",
+        f"(see `harflow env --help`). {EXIT_STATUS}",
     )
     parser.add_argument("--version", action="version", version=f"harflow {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

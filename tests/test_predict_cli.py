@@ -155,3 +155,33 @@ def test_predict_and_serve_explain_themselves(capsys, command):
 def test_predict_without_clips_or_a_stream_says_what_to_give(capsys):
     code, _, err = predict(capsys)
     assert code == 2 and err.strip() == "harflow: error: give VIDEO files or folders, --webcam [N] or --stream URL (see harflow predict --help)"
+
+
+
+# --------------------------------------------------------------------------- one exit-status rule (issue 17, point 9)
+
+
+@pytest.mark.parametrize("output", [[], ["--json"], ["--csv"]])
+def test_a_refused_video_given_alone_exits_2(capsys, model, tmp_path, output):
+    bad = tmp_path / "broken.avi"
+    bad.write_bytes(b"\x00" * 100)
+    code, _, err = predict(capsys, bad, "--model", model, *output)
+    assert code == 2 and str(bad) in err and "harflow: " in err
+
+
+def test_a_folder_with_one_bad_clip_among_good_ones_exits_1(capsys, model, folder, tmp_path):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for clip in ("a.avi", "nested/b clip.mp4"):
+        (mixed / Path(clip).name).write_bytes((folder / clip).read_bytes())
+    (mixed / "broken.avi").write_bytes(b"\x00" * 100)
+    code, out, _ = predict(capsys, mixed, "--model", model, "--json")
+    assert code == 1 and sum("error" in row for row in json.loads(out)) == 1
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["predict", "--help"], ["data", "download", "--help"]])
+def test_help_states_the_exit_status_rule(capsys, argv):
+    with pytest.raises(SystemExit):
+        main(argv)
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 ok; 1 the command ran but some inputs failed" in text and "2 a usage or input error" in text
