@@ -14,6 +14,7 @@ import os
 import sys
 
 from harflow import __version__, env
+from harflow.redact import redact
 from harflow.cli import data, kubeflow, pipeline, predict, runs, serve
 from harflow.cli.options import EXIT_STATUS, UsageError, add_command
 
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, FileNotFoundError, FileExistsError, ValueError) as error:
         if os.environ.get("HARFLOW_DEBUG") == "1":
             raise
-        print(f"harflow: error: {error}", file=sys.stderr)
+        print(f"harflow: error: {redact(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("harflow: interrupted", file=sys.stderr)
