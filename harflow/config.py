@@ -168,6 +168,25 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class TrainerConfig:
+    """What one TFX Trainer is given (its custom_config), and nothing more, so that TFX's cache reuses it
+    when only other components' settings change: its variant's TrainConfig, the ingest settings its
+    examples were written with (frames, size, colour: the model's input) and where resume state goes."""
+
+    train: TrainConfig
+    ingest: IngestConfig
+    resume_root: str  # Keras BackupAndRestore state, one folder per variant and data (trainer/task.py)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainerConfig":
+        data = json.loads(text)
+        return cls(train=TrainConfig(**data["train"]), ingest=IngestConfig(**data["ingest"]), resume_root=data["resume_root"])
+
+
+@dataclass(frozen=True)
 class GateConfig:
     """What a model must reach to be blessed and pushed."""
 

@@ -94,7 +94,7 @@ def test_more_variants_than_model_comparison_has_inputs_are_refused():
     examples = channel.Channel(type=standard_artifacts.Examples)
     models = [channel.Channel(type=standard_artifacts.Model) for _ in range(MAX_VARIANTS + 1)]
     with pytest.raises(ValueError, match=rf"^{MAX_VARIANTS + 1} variants: one run compares 1 to {MAX_VARIANTS} \(--variants\)"):
-        ModelComparison(examples=examples, models=models, harflow_config_json="{}")
+        ModelComparison(examples=examples, models=models, compare_config_json="{}")
 
 
 # --------------------------------------------------------------------------- video-level accuracy

@@ -1,8 +1,10 @@
 """The TFX Trainer's entry point: `run_fn(fn_args)`.
 
-The pipeline passes the whole harflow config as `custom_config["harflow"]`
-(JSON; its `train` section is this Trainer's one variant); the class names
-come from the Examples artifact (class_names.txt beside its Split-* folders).
+The pipeline passes this Trainer's own settings as `custom_config["harflow"]`
+(harflow.config.TrainerConfig as JSON: its one variant's TrainConfig, the
+ingest settings of its examples, the resume folder), nothing of the gate, the
+push or Beam, so TFX's cache reuses a Trainer when only those change; the class
+names come from the Examples artifact (class_names.txt beside its Split-* folders).
 
 What a run leaves:
   <model>/Format-Serving/          the SavedModel (trainer/export.py)
@@ -28,7 +30,7 @@ import keras
 import tensorflow as tf
 
 from harflow import artifacts, features
-from harflow.config import PipelineConfig, TrainConfig
+from harflow.config import TrainConfig, TrainerConfig
 from harflow.trainer.augment import augmented
 from harflow.trainer.data import clip_dataset, label_counts
 from harflow.trainer.export import export_saved_model
@@ -76,18 +78,18 @@ def balanced_class_weights(counts: list[int]) -> dict[int, float]:
     return {label: (total / (present * count) if count else 0.0) for label, count in enumerate(counts)}
 
 
-def resume_dir(config: PipelineConfig, train_files: list[str]) -> str:
+def resume_dir(config: TrainerConfig, train_files: list[str]) -> str:
     """Where BackupAndRestore keeps state: one folder per (config, training data); gone after a finished fit."""
     digest = hashlib.sha256((config.to_json() + "\n".join(sorted(train_files))).encode()).hexdigest()[:12]
     variant = config.train.variant.replace("+", "_")
-    return os.path.join(config.work_dir, "resume", config.name, f"{variant}-{digest}")
+    return os.path.join(config.resume_root, f"{variant}-{digest}")
 
 
 # --------------------------------------------------------------------------- run_fn
 
 
 def run_fn(fn_args) -> None:
-    config = PipelineConfig.from_json(fn_args.custom_config["harflow"])
+    config = TrainerConfig.from_json(fn_args.custom_config["harflow"])
     ingest, train = config.ingest, config.train
     keras.utils.set_random_seed(train.seed)
     class_names = artifacts.read_class_names(artifacts.examples_uri_of(fn_args.train_files))

@@ -11,6 +11,7 @@ is copied into the `model` output: the candidate the Evaluator gates.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -25,7 +26,7 @@ from harflow import artifacts, features
 from harflow.components.model_comparison.metrics import score, video_scores
 from harflow.components.model_comparison.report import write_comparison
 from harflow.datasets.detect import categories_for, direction_pairs_for
-from harflow.config import PipelineConfig
+from harflow.config import CompareConfig
 from harflow.serving.predictor import Predictor, open_predictor
 from harflow.trainer.data import clip_dataset
 
@@ -69,15 +70,15 @@ def clip_videos(files: list[str]) -> list[str]:
     return videos
 
 
-def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], config: PipelineConfig) -> dict:
+def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], compare: CompareConfig) -> dict:
     """One variant's line of the comparison: training summary + test scores."""
     summary = artifacts.read_training_summary(model_uri)
     predictor = open_predictor(model=artifacts.serving_dir(model_uri))
     probabilities, labels = predict_split(predictor, eval_files)
-    inference_ms = one_clip_ms(predictor, config.compare.timing_runs)
+    inference_ms = one_clip_ms(predictor, compare.timing_runs)
     scores = score(
-        probabilities, labels, class_names, categories_for(class_names, config.compare.category_map),
-        config.compare.direction_pairs or direction_pairs_for(class_names),
+        probabilities, labels, class_names, categories_for(class_names, compare.category_map),
+        compare.direction_pairs or direction_pairs_for(class_names),
     )
     scores.update(video_scores(probabilities, labels, clip_videos(eval_files)))
     at_best = {key: summary.at_best_epoch(key) for key in ("val_accuracy", "val_loss")}
@@ -90,16 +91,16 @@ def best_variant(rows: list[dict]) -> dict:
 
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
-        config = PipelineConfig.from_json(exec_properties["harflow_config"])
+        compare = CompareConfig(**json.loads(exec_properties["compare_config"]))
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         eval_files = [os.path.join(artifact_utils.get_split_uri([examples], "eval"), "*")]
         class_names = artifacts.read_class_names(examples.uri)
         rows = []
         models = [model for key, models in input_dict.items() if key.startswith("model_") for model in models]
         for model in sorted(models, key=lambda m: m.uri):
-            rows.append(variant_row(model.uri, eval_files, class_names, config))
+            rows.append(variant_row(model.uri, eval_files, class_names, compare))
             print(f"ModelComparison: {rows[-1]['variant']}: test accuracy {rows[-1]['accuracy']:.4f}", flush=True)
-        order = [train.variant for train in config.train.variant_configs()]
+        order = json.loads(exec_properties.get("variant_order") or "[]")
         rows.sort(key=lambda row: order.index(row["variant"]) if row["variant"] in order else len(order))
         best = best_variant(rows)
 

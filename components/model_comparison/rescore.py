@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from harflow.config import IngestConfig, PipelineConfig
+from harflow.config import CompareConfig, IngestConfig
 
 
 def rescore(folder: str | Path, ingest: IngestConfig, out_dir: str | Path, say: Callable[[str], None] = lambda line: None) -> Path:
@@ -41,6 +41,6 @@ def rescore(folder: str | Path, ingest: IngestConfig, out_dir: str | Path, say: 
         eval_files = [str(Path(examples) / "Split-eval" / "*")]
         rows = []
         for variant in run["variants"]:
-            rows.append(variant_row(variant["model_uri"], eval_files, run["class_names"], PipelineConfig()))
+            rows.append(variant_row(variant["model_uri"], eval_files, run["class_names"], CompareConfig()))
             say(f"{rows[-1]['variant']}: accuracy {rows[-1]['accuracy']:.3f}")
     return write_comparison(out_dir, rows, run["best"], run["class_names"])
