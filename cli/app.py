@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     for group in (pipeline, data, predict, serve, runs, kubeflow):
         group.add_commands(commands)
     environment = add_command(commands, "env", run_env, "show, build or use harflow's environment")
-    environment.add_argument("verb", choices=["status", "build", "run"])
+    environment.add_argument("verb", choices=["status", "build", "clean", "run"])
     environment.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD", help="with run: the command")
     return parser
 
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run_env(args: argparse.Namespace) -> int:
     """harflow runs inside a virtual environment; on hosts with glibc < 2.39 (which TFX 1.21's wheels need)
     that venv lives in a Debian 13 root file system, entered with unshare + chroot. `status` describes it,
-    `build` builds it, `run -- CMD` runs CMD inside it."""
+    `build` builds it, `run -- CMD` runs CMD inside it, `clean` removes it (the way to: refused while in use)."""
     return env.main([args.verb, *args.argv])
 
 

@@ -54,6 +54,10 @@ RECIPE_VERSION = "1"
 SYSTEM_DIRS = frozenset(
     "bin boot dev etc lib lib32 lib64 libx32 lost+found opt proc run sbin sys usr var old_root".split()
 )
+# Where the root file system is entered, inside each command's private mount namespace: a bind of it
+# outside the cache, so the host folders bound into it are never reachable through the cache path
+# (an `rm -rf` of the cache from inside cannot reach the host's /home). Not bound inside itself.
+MOUNT_ROOT = Path("/run/harflow")
 # Host variables that would point the environment's tools at host files.
 DROPPED_VARIABLES = ("PATH", "LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "PIP_FIND_LINKS")
 
@@ -175,27 +179,61 @@ def _environment_variables(lay: Layout) -> dict[str, str]:
 
 
 def _rootfs_script(rootfs: Path) -> str:
-    """Shell run inside `unshare -m`: mount what the root file system needs, then chroot.
+    """Shell run inside `unshare -m`: bind the root file system at its private mount point, mount there, chroot.
 
     The host's own directories are bound first, then /proc, /dev and /sys, so
-    that the recursive binds do not copy those mounts a second time.
+    that the recursive binds do not copy those mounts a second time. Every
+    mount is on the private mount point (mount_point), none on the cache path.
     """
-    r = shlex.quote(str(rootfs))
-    lines = ["set -e"]
+    r, top = shlex.quote(str(rootfs)), shlex.quote(str(mount_point(rootfs)))
+    lines = ["set -e", f"mkdir -p {top}", f"mount --bind {r} {top}"]
     for entry in sorted(os.listdir("/")):
         path = Path("/") / entry
         if entry in SYSTEM_DIRS or path.is_symlink() or not path.is_dir():
             continue
         q = shlex.quote(entry)
-        lines.append(f"mkdir -p {r}/{q} && mount --rbind /{q} {r}/{q} 2>/dev/null || true")
+        lines.append(f"mkdir -p {top}/{q} && mount --rbind /{q} {top}/{q} 2>/dev/null || true")
     lines += [
-        f"mount -t proc proc {r}/proc",
-        f"mount --rbind /dev {r}/dev",
-        f"mount --rbind /sys {r}/sys",
-        f"[ -f /etc/resolv.conf ] && cp /etc/resolv.conf {r}/etc/resolv.conf || true",
-        f'cd_to=$1; shift; exec chroot {r} /bin/sh -c \'cd "$0" 2>/dev/null || cd /; exec "$@"\' "$cd_to" "$@"',
+        f"mount -t proc proc {top}/proc",
+        f"mount --rbind /dev {top}/dev",
+        f"mount --rbind /sys {top}/sys",
+        f"[ -f /etc/resolv.conf ] && cp /etc/resolv.conf {top}/etc/resolv.conf || true",
+        f'cd_to=$1; shift; exec chroot {top} /bin/sh -c \'cd "$0" 2>/dev/null || cd /; exec "$@"\' "$cd_to" "$@"',
     ]
     return "\n".join(lines)
+
+
+def mount_point(rootfs: Path) -> Path:
+    """The private mount point a root file system is entered from: under /run, outside every bound folder."""
+    return MOUNT_ROOT / f"{rootfs.name}-{hashlib.sha256(str(rootfs).encode()).hexdigest()[:12]}"
+
+
+def _sessions_in(lay: Layout) -> list[int]:
+    """Processes running inside this environment (their HARFLOW_ROOTFS or VIRTUAL_ENV is under the cache)."""
+    marks = [f"{ROOTFS_VARIABLE}={lay.rootfs}".encode()] if lay.rootfs else []
+    marks.append(f"VIRTUAL_ENV={lay.cache}/".encode())
+    pids = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            variables = environ.read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if int(environ.parent.name) != os.getpid() and any(v == m or v.startswith(m) for v in variables for m in marks):
+            pids.append(int(environ.parent.name))
+    return sorted(pids)
+
+
+def clean(lay: Layout) -> str:
+    """`harflow env clean`: remove the cache (root file system and venvs); refused from inside or while in use."""
+    if os.environ.get(IN_ENV_FLAG) == "1":
+        raise EnvironmentError_("run `harflow env clean` on the host, not inside the environment (make shell)")
+    if not lay.cache.exists():
+        return f"{lay.cache}: nothing to remove"
+    sessions = _sessions_in(lay)
+    if sessions:
+        raise EnvironmentError_(f"{lay.cache} is in use (processes {', '.join(map(str, sessions[:5]))} run inside it); stop them and run again")
+    _remove_tree(lay.cache)
+    return f"removed {lay.cache}"
 
 
 def command_in_rootfs(rootfs: Path, argv: list[str], cwd: str) -> list[str]:
@@ -487,7 +525,7 @@ def describe(lay: Layout) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python3 -m harflow.env [status|build|run -- CMD...]` (the harflow CLI wraps this)."""
+    """`python3 -m harflow.env [status|build|clean|run -- CMD...]` (the harflow CLI wraps this)."""
     args = list(sys.argv[1:] if argv is None else argv)
     verb = args.pop(0) if args else "status"
     try:
@@ -497,6 +535,9 @@ def main(argv: list[str] | None = None) -> int:
         if verb == "build":
             print(describe(ensure()))
             return 0
+        if verb == "clean":
+            print(clean(layout()))
+            return 0
         if verb == "run":
             if args and args[0] == "--":
                 args = args[1:]
@@ -505,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             if os.environ.get(IN_ENV_FLAG) == "1":
                 return subprocess.call(args)
             return run(args)
-        raise EnvironmentError_(f"unknown verb {verb!r}: use status, build or run")
+        raise EnvironmentError_(f"unknown verb {verb!r}: use status, build, clean or run")
     except EnvironmentError_ as error:
         print(f"harflow env: error: {error}", file=sys.stderr)
         return 2

@@ -36,12 +36,79 @@ def test_cache_lives_outside_the_clone(monkeypatch):
 
 def test_rootfs_script_binds_user_dirs_but_not_system_dirs(tmp_path):
     script = env._rootfs_script(tmp_path)
-    assert f"mount --rbind /tmp {tmp_path}/tmp" in script
-    assert f"mount -t proc proc {tmp_path}/proc" in script
+    top = env.mount_point(tmp_path)
+    assert f"mount --bind {tmp_path} {top}" in script
+    assert f"mount --rbind /tmp {top}/tmp" in script
+    assert f"mount -t proc proc {top}/proc" in script
     for system in ("usr", "etc", "var", "opt"):
         assert f"mount --rbind /{system} " not in script
     # user directories are bound before /proc and /dev, so recursive binds do not copy those twice
     assert script.index("--rbind /tmp") < script.index("mount -t proc")
+
+
+def test_no_host_folder_is_mounted_on_the_cache_path(tmp_path):
+    """Issue 17, point 3: every bind lands on the private mount point under /run, none under the cache."""
+    script = env._rootfs_script(tmp_path)
+    mounts = [line for line in script.splitlines() if "mount " in line]
+    assert mounts and all(str(env.mount_point(tmp_path)) in line.split("mount ", 1)[1] for line in mounts)
+    assert not [line for line in mounts if f" {tmp_path}/" in line]
+    assert env.MOUNT_ROOT not in Path(tmp_path).parents and "run" in env.SYSTEM_DIRS  # /run is not bound inside
+
+
+def host_folders_to_try(tmp_path) -> list[Path]:
+    """A fresh folder in each bound host folder we may write: /tmp (tmp_path), /root, /home."""
+    import tempfile
+
+    folders = [tmp_path]
+    for top in ("/root", "/home"):
+        if os.access(top, os.W_OK):
+            folders.append(Path(tempfile.mkdtemp(prefix="harflow-marker-", dir=top)))
+    return folders
+
+
+def test_deleting_the_cache_paths_host_folders_from_inside_does_not_touch_the_hosts(tmp_path):
+    rootfs = os.environ.get(env.ROOTFS_VARIABLE)
+    if not rootfs or not Path(rootfs).is_dir():
+        pytest.skip("only meaningful inside the root file system, with its cache path reachable")
+    import shutil
+
+    folders = host_folders_to_try(tmp_path)
+    try:
+        for folder in folders:
+            (folder / "marker").write_text("host data")
+            through_cache = Path(rootfs) / folder.relative_to("/")
+            assert not (through_cache / "marker").exists()  # the cache path's tmp/, root/, home/ are the rootfs's own
+            shutil.rmtree(through_cache, ignore_errors=True)  # what `rm -rf <cache>` would do there
+            assert (folder / "marker").read_text() == "host data"
+    finally:
+        for folder in folders[1:]:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_env_clean_refuses_inside_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(env.IN_ENV_FLAG, "1")
+    (tmp_path / "cache").mkdir()
+    with pytest.raises(env.EnvironmentError_, match=r"run `harflow env clean` on the host, not inside the environment"):
+        env.clean(env.Layout(cache=tmp_path / "cache", rootfs=tmp_path / "cache" / "rootfs-trixie", digest="x"))
+    assert (tmp_path / "cache").is_dir()
+
+
+def test_env_clean_refuses_while_a_session_runs_inside_and_removes_it_after(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.delenv(env.IN_ENV_FLAG, raising=False)
+    lay = env.Layout(cache=tmp_path / "cache", rootfs=tmp_path / "cache" / "rootfs-trixie", digest="x")
+    (lay.rootfs / "home").mkdir(parents=True)
+    session = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env={**os.environ, env.ROOTFS_VARIABLE: str(lay.rootfs)})
+    try:
+        with pytest.raises(env.EnvironmentError_, match=rf"is in use \(processes {session.pid} run inside it\)"):
+            env.clean(lay)
+        assert lay.rootfs.is_dir()
+    finally:
+        session.kill()
+        session.wait()
+    assert env.clean(lay) == f"removed {lay.cache}" and not lay.cache.exists()
 
 
 def test_mounts_stay_private_to_the_command():
@@ -50,7 +117,7 @@ def test_mounts_stay_private_to_the_command():
     if not rootfs:
         pytest.skip("only meaningful inside the root file system")
     host_mounts = Path("/proc/1/mountinfo").read_text().splitlines()
-    assert not [line for line in host_mounts if rootfs in line.split()[4]]
+    assert not [line for line in host_mounts if rootfs in line.split()[4] or str(env.MOUNT_ROOT) in line.split()[4]]
 
 
 DPKG_STATUS = """Package: g++
