@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from web_fixtures import export_untrained_model, frame_count, write_clip
+from web_fixtures import claim_frames, export_untrained_model, frame_count, write_clip
 
 from harflow.cli import main
 from harflow.serving.predictor import open_predictor, predict_file
@@ -185,3 +185,11 @@ def test_help_states_the_exit_status_rule(capsys, argv):
         main(argv)
     text = " ".join(capsys.readouterr().out.split())
     assert "Exit status: 0 ok; 1 the command ran but some inputs failed" in text and "2 a usage or input error" in text
+
+
+def test_predict_reports_the_decoded_duration_when_the_avi_header_claims_ten_million_frames(capsys, model, tmp_path):
+    """Issue 17, point 7, from the command line: 30 frames at 25 fps whose avih/strh say 10,000,000."""
+    liar = claim_frames(write_clip(tmp_path / "liar.avi", seed=6, frames=30), 10_000_000)
+    code, out, _ = predict(capsys, liar, "--model", model, "--json")
+    [row] = json.loads(out)
+    assert code == 0 and row["duration_s"] == 1.2 and row["truncated"] is False
