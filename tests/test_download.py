@@ -17,7 +17,7 @@ from harflow.datasets.detect import read_dataset
 from harflow.datasets.records import EVAL
 from harflow.datasets import download
 from harflow.datasets.download import DownloadError
-from rar5 import write_rar5
+from rar5 import write_rar5, write_rar5_with_links
 
 needs_rar_tool = pytest.mark.skipif(download.rar_extractor() is None, reason="no bsdtar, 7z, unrar or unar on PATH")
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
@@ -216,6 +216,31 @@ def test_bsdtar_refuses_links_before_unpacking_anything(tmp_path, outside):
     with pytest.raises(DownloadError, match=r"evil\.rar: member .*classInd\.txt.* is a symbolic or hard link; refused"):
         download.extract(evil, tmp_path / "out")
     assert not (tmp_path / "out" / "a.avi").exists()  # refused from the listing, before extraction
+
+
+# libarchive looks for a zip's end record in an archive's last 64 KiB: a stored zip near the end of a
+# RAR makes bsdtar read the file as that zip. 100 KiB after it keep the RAR a RAR.
+FILLER = ("filler.bin", bytes(100 * 1024), None)
+
+
+@needs_rar_tool
+def test_a_rar5_symlink_then_a_nested_zip_through_it_writes_nothing_outside(tmp_path, outside):
+    """The attack of issue 17 as a RAR5 archive (tests/rar5.py writes the symlink's redirection record)."""
+    nested = zip_bytes({"d/x": b"escaped"})
+    evil = write_rar5_with_links(tmp_path / "UCF101.rar", [("d", None, str(outside)), ("inner.zip", nested, None), FILLER])
+    with pytest.raises(DownloadError, match=r"UCF101\.rar: member .*'d.*' is a symbolic (or hard )?link; refused"):
+        unpack(tmp_path, evil)
+    assert files_under(outside) == {"secret.txt"} and files_under(tmp_path / "data") == set()
+
+
+@needs_rar_tool
+def test_a_rar5_symlink_unpacked_anyway_is_caught_by_the_walk(tmp_path, outside, monkeypatch):
+    """Without the listing check, the real extractor makes the link, and the lstat walk refuses it."""
+    monkeypatch.setattr(download, "check_bsdtar_listing", lambda archive: None)
+    evil = write_rar5_with_links(tmp_path / "UCF101.rar", [("d", None, str(outside)), ("inner.zip", zip_bytes({"d/x": b"x"}), None), FILLER])
+    with pytest.raises(DownloadError, match=r"member 'd' is a symbolic link; refused"):
+        unpack(tmp_path, evil)
+    assert files_under(outside) == {"secret.txt"}
 
 
 @pytest.mark.parametrize("name", ["../escaped.txt", "Walk/../../escaped.txt", "/tmp/harflow-absolute-escape.txt"])
