@@ -208,6 +208,7 @@ def test_redact_replaces_the_user_info_of_every_url(text, expected):
 
     assert redact(text) == expected
 
+
 def test_submit_uploads_the_volumes_platform_config_with_the_spec(tmp_path):
     """`compile --pvc` writes a second YAML document (kfp's PlatformSpec); the upload carries both."""
     from harflow.kubeflow.compile import compile_pipeline
