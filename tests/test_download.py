@@ -323,6 +323,18 @@ def test_a_split_list_entry_outside_the_dataset_is_refused(tmp_path, entry):
         read_dataset("ucf101", root)
 
 
+def test_a_clip_file_that_is_a_symlink_of_the_users_own_is_still_read(tmp_path):
+    """A dataset view of links to clips elsewhere (tests/test_gate.py builds one) stays readable."""
+    root = tmp_path / "ucf"
+    (root / "Walk").mkdir(parents=True)
+    (tmp_path / "elsewhere.avi").write_bytes(b"x")
+    (root / "Walk" / "v_Walk_g01_c01.avi").symlink_to(tmp_path / "elsewhere.avi")
+    (root / "classInd.txt").write_text("1 Walk\n")
+    (root / "trainlist01.txt").write_text("Walk/v_Walk_g01_c01.avi 1\n")
+    (root / "testlist01.txt").write_text("Walk/v_Walk_g01_c01.avi\n")
+    assert [c.clip_id for c in read_dataset("ucf101", root).clips if c.split == EVAL] == ["Walk/v_Walk_g01_c01.avi"]
+
+
 def test_an_hmdb51_split_entry_climbing_out_is_refused(tmp_path):
     root = tmp_path / "hmdb"
     (root / "testTrainMulti_7030_splits").mkdir(parents=True)
