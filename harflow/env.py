@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harflow.child import run_child
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_GLIBC = (2, 39)
 DEBIAN_SUITE = "trixie"
@@ -198,6 +200,7 @@ def _rootfs_script(rootfs: Path) -> str:
         f"mount --rbind /dev {top}/dev",
         f"mount --rbind /sys {top}/sys",
         f"[ -f /etc/resolv.conf ] && cp /etc/resolv.conf {top}/etc/resolv.conf || true",
+        f"[ -f /etc/hosts ] && mount --bind /etc/hosts {top}/etc/hosts || true",  # the host's names (Beam: getfqdn())
         f'cd_to=$1; shift; exec chroot {top} /bin/sh -c \'cd "$0" 2>/dev/null || cd /; exec "$@"\' "$cd_to" "$@"',
     ]
     return "\n".join(lines)
@@ -257,10 +260,7 @@ def run(argv: list[str], lay: Layout | None = None) -> int:
     else:
         variables[ROOTFS_VARIABLE] = str(lay.rootfs)
         command = command_in_rootfs(lay.rootfs, argv, os.getcwd())
-    try:
-        return subprocess.call(command, env=variables)
-    except KeyboardInterrupt:
-        return 130
+    return run_child(command, env=variables)  # SIGINT / SIGTERM to this wrapper go to the command
 
 
 def _run_step(command: list[str], what: str, env: dict[str, str] | None = None, quiet: bool = False) -> None:
@@ -544,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args:
                 raise EnvironmentError_("usage: harflow env run -- COMMAND [ARGS...]")
             if os.environ.get(IN_ENV_FLAG) == "1":
-                return subprocess.call(args)
+                return run_child(args)
             return run(args)
         raise EnvironmentError_(f"unknown verb {verb!r}: use status, build, clean or run")
     except EnvironmentError_ as error:
