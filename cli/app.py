@@ -40,6 +40,15 @@ def run_env(args: argparse.Namespace) -> int:
     """harflow runs inside a virtual environment; on hosts with glibc < 2.39 (which TFX 1.21's wheels need)
     that venv lives in a Debian 13 root file system, entered with unshare + chroot. `status` describes it,
     `build` builds it, `run -- CMD` runs CMD inside it, `clean` removes it (the way to: refused while in use)."""
+    if args.verb == "clean":
+        from harflow.env_clean import clean
+
+        try:
+            print(clean(env.layout()))
+        except env.EnvironmentError_ as error:
+            print(f"harflow env: error: {error}", file=sys.stderr)
+            return 2
+        return 0
     return env.main([args.verb, *args.argv])
 
 

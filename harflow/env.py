@@ -211,34 +211,6 @@ def mount_point(rootfs: Path) -> Path:
     return MOUNT_ROOT / f"{rootfs.name}-{hashlib.sha256(str(rootfs).encode()).hexdigest()[:12]}"
 
 
-def _sessions_in(lay: Layout) -> list[int]:
-    """Processes running inside this environment (their HARFLOW_ROOTFS or VIRTUAL_ENV is under the cache)."""
-    marks = [f"{ROOTFS_VARIABLE}={lay.rootfs}".encode()] if lay.rootfs else []
-    marks.append(f"VIRTUAL_ENV={lay.cache}/".encode())
-    pids = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            variables = environ.read_bytes().split(b"\0")
-        except OSError:
-            continue  # gone meanwhile, or not ours to read
-        if int(environ.parent.name) != os.getpid() and any(v == m or v.startswith(m) for v in variables for m in marks):
-            pids.append(int(environ.parent.name))
-    return sorted(pids)
-
-
-def clean(lay: Layout) -> str:
-    """`harflow env clean`: remove the cache (root file system and venvs); refused from inside or while in use."""
-    if os.environ.get(IN_ENV_FLAG) == "1":
-        raise EnvironmentError_("run `harflow env clean` on the host, not inside the environment (make shell)")
-    if not lay.cache.exists():
-        return f"{lay.cache}: nothing to remove"
-    sessions = _sessions_in(lay)
-    if sessions:
-        raise EnvironmentError_(f"{lay.cache} is in use (processes {', '.join(map(str, sessions[:5]))} run inside it); stop them and run again")
-    _remove_tree(lay.cache)
-    return f"removed {lay.cache}"
-
-
 def command_in_rootfs(rootfs: Path, argv: list[str], cwd: str) -> list[str]:
     """The host command that runs `argv` inside the root file system, mounts private."""
     if os.geteuid() != 0:
@@ -525,7 +497,7 @@ def describe(lay: Layout) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python3 -m harflow.env [status|build|clean|run -- CMD...]` (the harflow CLI wraps this)."""
+    """`python3 -m harflow.env [status|build|run -- CMD...]` (the harflow CLI wraps this; `harflow env clean`: env_clean)."""
     args = list(sys.argv[1:] if argv is None else argv)
     verb = args.pop(0) if args else "status"
     try:
@@ -535,9 +507,6 @@ def main(argv: list[str] | None = None) -> int:
         if verb == "build":
             print(describe(ensure()))
             return 0
-        if verb == "clean":
-            print(clean(layout()))
-            return 0
         if verb == "run":
             if args and args[0] == "--":
                 args = args[1:]
@@ -546,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             if os.environ.get(IN_ENV_FLAG) == "1":
                 return run_child(args)
             return run(args)
-        raise EnvironmentError_(f"unknown verb {verb!r}: use status, build, clean or run")
+        raise EnvironmentError_(f"unknown verb {verb!r}: use status, build or run (clean: `harflow env clean`)")
     except EnvironmentError_ as error:
         print(f"harflow env: error: {error}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harflow import env
+from harflow import env, env_clean
 
 
 def test_old_glibc_needs_the_root_file_system(monkeypatch):
@@ -89,7 +89,7 @@ def test_env_clean_refuses_inside_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(env.IN_ENV_FLAG, "1")
     (tmp_path / "cache").mkdir()
     with pytest.raises(env.EnvironmentError_, match=r"run `harflow env clean` on the host, not inside the environment"):
-        env.clean(env.Layout(cache=tmp_path / "cache", rootfs=tmp_path / "cache" / "rootfs-trixie", digest="x"))
+        env_clean.clean(env.Layout(cache=tmp_path / "cache", rootfs=tmp_path / "cache" / "rootfs-trixie", digest="x"))
     assert (tmp_path / "cache").is_dir()
 
 
@@ -103,12 +103,12 @@ def test_env_clean_refuses_while_a_session_runs_inside_and_removes_it_after(tmp_
     session = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env={**os.environ, env.ROOTFS_VARIABLE: str(lay.rootfs)})
     try:
         with pytest.raises(env.EnvironmentError_, match=rf"is in use \(processes {session.pid} run inside it\)"):
-            env.clean(lay)
+            env_clean.clean(lay)
         assert lay.rootfs.is_dir()
     finally:
         session.kill()
         session.wait()
-    assert env.clean(lay) == f"removed {lay.cache}" and not lay.cache.exists()
+    assert env_clean.clean(lay) == f"removed {lay.cache}" and not lay.cache.exists()
 
 
 def test_mounts_stay_private_to_the_command():
