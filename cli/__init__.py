@@ -761,6 +761,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, gate, push and use video action classifiers with a TFX pipeline.",
         epilog="The first command that needs TFX builds harflow's environment (see `harflow env --help`).",
     )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="show TensorFlow's, absl's and FFmpeg's own log lines (hidden by default) and full tracebacks; "
+        "same as HARFLOW_DEBUG=1",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser(
@@ -1057,6 +1062,8 @@ def _runs_on_host(args: argparse.Namespace) -> bool:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        os.environ["HARFLOW_DEBUG"] = "1"  # read by harflow.env_quiet, here and in the environment
     if not _runs_on_host(args) and os.environ.get(env.IN_ENV_FLAG) != "1":
         try:
             return env.run(["python", "-m", "harflow", *argv])

@@ -12,10 +12,15 @@ import sys
 
 def main() -> int:
     argv = sys.argv[1:]
-    if argv[:1] == ["env"]:
+    verbose = argv[:1] in (["-v"], ["--verbose"])
+    if verbose:
+        import os
+
+        os.environ["HARFLOW_DEBUG"] = "1"  # every log line (harflow.env_quiet); the command line parses -v too
+    if argv[verbose:][:1] == ["env"]:
         from harflow import env
 
-        return env.main(argv[1:])
+        return env.main(argv[verbose + 1 :])
     try:
         from harflow.cli import main as cli_main
     except ModuleNotFoundError as error:

@@ -3,72 +3,68 @@
 TFX 1.21 is the only TFX for Python >= 3.10, and its ml-metadata and
 tensorflow-data-validation wheels need glibc >= 2.39. So:
 
-* on a host whose glibc is >= 2.39, harflow uses a plain virtual environment;
-* on an older host (Debian 12, Ubuntu 22.04), harflow builds a Debian 13
-  ("trixie") root file system once with debootstrap, keeps a virtual
-  environment inside it, and runs every command there through `unshare -m`
-  (a private mount namespace, so no mount outlives the command) and `chroot`.
+* installed (`pip install harflow`, no clone) or in any interpreter where TFX
+  and harflow are importable, harflow runs in **this interpreter**;
+* in a clone on a host whose glibc is >= 2.39, in a **plain virtual environment**;
+* in a clone on an older host (Debian 12, Ubuntu 22.04), in a **Debian 13
+  ("trixie") root file system** built once, with a virtual environment inside,
+  entered through `unshare` (private mounts, so no mount outlives the command)
+  and `chroot`: **as root** when run by root (debootstrap), **rootless** for any
+  other user (mmdebstrap and a user namespace; harflow.rootfs).
 
-Both live in a cache outside the clone (``$HARFLOW_CACHE``, default
-``~/.cache/harflow``) and are reused; the virtual environment is rebuilt when
-the dependency pins in pyproject.toml change.
+The venv and root file system live in a cache outside the clone
+(``$HARFLOW_CACHE``, default ``~/.cache/harflow``) and are reused; the virtual
+environment is rebuilt when the dependency pins in pyproject.toml change. With
+an NVIDIA driver on the host it gets TensorFlow's CUDA wheels and the driver is
+bound in (harflow.env_gpu). Commands run quiet (harflow.env_quiet).
 
 This module runs on the host's own Python, before any dependency exists, so
 it uses the standard library only.
 """
 
+
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
-import json
+import importlib.util
 import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from harflow import env_build, env_gpu, env_quiet, rootfs as rootfs_
+from harflow.env_build import (  # noqa: F401 (re-exported: harflow.env is the one face of the environment)
+    DROPPED_VARIABLES,
+    REPO_ROOT,
+    EnvironmentError_,
+    Layout,
+    _complete_rootfs,
+    command_in_rootfs,
+    is_ready,
+    say,
+)
+from harflow.rootfs import ROOTFS_PACKAGES, installed_packages, missing_rootfs_packages  # noqa: F401 (re-exported)
+
 MIN_GLIBC = (2, 39)
-DEBIAN_SUITE = "trixie"
-DEBIAN_MIRROR = "http://deb.debian.org/debian"
-# g++, python3-dev: pyfarmhash (a TFX dependency) builds from source;
-# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.download);
-# chromium, chromium-driver, fonts-dejavu-core: the headless browser the web app's tests drive (Selenium).
-# A package added here is installed into existing root file systems on their next use.
-ROOTFS_PACKAGES = ("g++", "python3-dev", "libarchive-tools", "chromium", "chromium-driver", "fonts-dejavu-core")
 IN_ENV_FLAG = "HARFLOW_IN_ENV"
 ROOTFS_VARIABLE = "HARFLOW_ROOTFS"  # set inside: the root file system's path on the host
 # Bump when the way environments are built changes, so old ones are rebuilt.
 RECIPE_VERSION = "1"
 
-# Top-level host directories that belong to the operating system: the root
-# file system has its own. Every other top-level directory of the host
-# (/home, /root, /tmp, /work, /mnt, /srv, /data, ...) is bind-mounted at the
-# same path inside, so paths mean the same thing in and out.
-SYSTEM_DIRS = frozenset(
-    "bin boot dev etc lib lib32 lib64 libx32 lost+found opt proc run sbin sys usr var old_root".split()
-)
-# Host variables that would point the environment's tools at host files.
-DROPPED_VARIABLES = ("PATH", "LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "PIP_FIND_LINKS")
-
-
-class EnvironmentError_(RuntimeError):
-    """A problem building or entering the environment, with the fix in its message."""
+INTERPRETER, VENV, ROOTFS_ROOTLESS, ROOTFS_ROOT = "interpreter", "venv", "rootfs-rootless", "rootfs-root"
+MODE_TITLES = {
+    INTERPRETER: "this interpreter",
+    VENV: "plain venv",
+    ROOTFS_ROOTLESS: "Debian 13 root file system, rootless (user namespace)",
+    ROOTFS_ROOT: "Debian 13 root file system, as root",
+}
 
 
 def inside() -> bool:
     """True in a process that harflow's environment started (or a shell inside it)."""
     return os.environ.get(IN_ENV_FLAG) == "1"
-
-
-def say(message: str) -> None:
-    print(f"harflow env: {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- facts
@@ -84,6 +80,10 @@ def host_glibc() -> tuple[int, int]:
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
+def glibc_text() -> str:
+    return ".".join(map(str, host_glibc()))
+
+
 def needs_rootfs(glibc: tuple[int, int] | None = None) -> bool:
     """True where TFX's wheels cannot load on the host's glibc."""
     if os.environ.get("HARFLOW_FORCE_ROOTFS") == "1":
@@ -91,8 +91,59 @@ def needs_rootfs(glibc: tuple[int, int] | None = None) -> bool:
     return (glibc or host_glibc()) < MIN_GLIBC
 
 
+def source_checkout(root: Path = REPO_ROOT) -> bool:
+    """True when harflow runs from a clone (its pyproject.toml beside the package), not from an install."""
+    return (root / "pyproject.toml").is_file() and (root / "harflow" / "env.py").is_file()
+
+
+def interpreter_has_harflow() -> bool:
+    """True when this interpreter can import TFX and all of harflow (installed, or a clone installed -e)."""
+    try:
+        return importlib.util.find_spec("tfx") is not None and importlib.util.find_spec("harflow.cli") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Where harflow runs, and why."""
+
+    kind: str  # INTERPRETER, VENV, ROOTFS_ROOTLESS or ROOTFS_ROOT
+    reason: str
+
+    @property
+    def title(self) -> str:
+        return MODE_TITLES[self.kind]
+
+
+def choose_mode(checkout: bool | None = None, euid: int | None = None) -> Mode:
+    """The environment for this process: the first of interpreter, venv, rootless, root that can work."""
+    checkout = source_checkout() if checkout is None else checkout
+    euid = os.geteuid() if euid is None else euid
+    if interpreter_has_harflow():
+        return Mode(INTERPRETER, f"TFX and harflow are importable in {sys.executable}")
+    if not checkout:
+        raise EnvironmentError_(
+            f"harflow is installed in {sys.executable} without TFX importable there; install its dependencies "
+            "(pip install harflow, on a host with glibc >= 2.39), or run harflow from a clone, "
+            "which builds its own environment"
+        )
+    if not needs_rootfs():
+        return Mode(VENV, f"glibc {glibc_text()} >= 2.39: TFX's wheels load on this host")
+    old = f"glibc {glibc_text()} < 2.39, which TFX's wheels need"
+    if euid == 0:
+        return Mode(ROOTFS_ROOT, f"{old}; running as root: debootstrap, unshare --mount, chroot")
+    blocked = rootfs_.user_namespaces_blocked()
+    if blocked:
+        raise EnvironmentError_(
+            f"this host's {old}, and without root harflow needs unprivileged user namespaces, "
+            f"but {blocked}; ask an administrator to allow them, run as root, or use a host with glibc >= 2.39"
+        )
+    return Mode(ROOTFS_ROOTLESS, f"{old}; not root, user namespaces allowed: mmdebstrap, unshare --user, chroot")
+
+
 def pinned_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
-    """The dependencies (and test extras) that pyproject.toml pins."""
+    """The dependencies (and test extras) that pyproject.toml pins (a clone's file)."""
     import tomllib  # Python >= 3.11; the host's Python only needs to read this file
 
     data = tomllib.loads(pyproject.read_text())
@@ -115,43 +166,19 @@ def cache_dir() -> Path:
     return Path(base)
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where the environment lives."""
-
-    cache: Path
-    rootfs: Path | None  # None on a host new enough for a plain venv
-    digest: str
-
-    @property
-    def venv_inside(self) -> Path:
-        """The venv's path as the environment's own Python sees it."""
-        if self.rootfs is None:
-            return self.cache / f"venv-{self.digest}"
-        return Path("/opt/harflow") / f"venv-{self.digest}"
-
-    @property
-    def venv_on_host(self) -> Path:
-        return self.on_host(self.venv_inside)
-
-    @property
-    def clone_venv_inside(self) -> Path:
-        """This clone's overlay venv (harflow installed editable) on top of the shared one."""
-        base = self.cache if self.rootfs is None else Path("/opt/harflow")
-        return base / "clones" / _clone_key()
-
-    @property
-    def clone_venv_on_host(self) -> Path:
-        return self.on_host(self.clone_venv_inside)
-
-    def on_host(self, inside: Path) -> Path:
-        return inside if self.rootfs is None else self.rootfs / str(inside).lstrip("/")
-
-
-def layout() -> Layout:
+def layout(mode: Mode | None = None) -> Layout:
+    """Where the environment of a clone lives (its pins are read from the clone's pyproject.toml)."""
+    mode = mode or choose_mode()
+    if mode.kind == INTERPRETER:
+        raise EnvironmentError_("harflow runs in this interpreter: there is no environment to build or enter")
     cache = cache_dir()
-    rootfs = cache / f"rootfs-{DEBIAN_SUITE}" if needs_rootfs() else None
-    return Layout(cache=cache, rootfs=rootfs, digest=requirements_digest(pinned_requirements()))
+    rootless = mode.kind == ROOTFS_ROOTLESS
+    rootfs = cache / rootfs_.rootfs_name(rootless) if mode.kind != VENV else None
+    driver = env_gpu.find_driver()
+    requirements = pinned_requirements()
+    if driver is not None:
+        requirements = env_gpu.with_cuda(requirements)
+    return Layout(cache, rootfs, requirements_digest(requirements), rootless, driver, tuple(requirements))
 
 
 # --------------------------------------------------------------------------- running
@@ -163,303 +190,97 @@ def _environment_variables(lay: Layout) -> dict[str, str]:
     variables["PATH"] = f"{venv}/bin:{lay.venv_inside}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     variables["VIRTUAL_ENV"] = str(venv)
     variables[IN_ENV_FLAG] = "1"
-    variables.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's INFO/WARNING start-up chatter
     variables.setdefault("KERAS_BACKEND", "tensorflow")
-    return variables
+    if lay.rootfs is not None and lay.driver is not None:
+        variables["LD_LIBRARY_PATH"] = env_gpu.HOST_DRIVER_DIR
+    return env_quiet.quiet_variables(variables)
 
 
-def _rootfs_script(rootfs: Path) -> str:
-    """Shell run inside `unshare -m`: mount what the root file system needs, then chroot.
-
-    The host's own directories are bound first, then /proc, /dev and /sys, so
-    that the recursive binds do not copy those mounts a second time.
-    """
-    r = shlex.quote(str(rootfs))
-    lines = ["set -e"]
-    for entry in sorted(os.listdir("/")):
-        path = Path("/") / entry
-        if entry in SYSTEM_DIRS or path.is_symlink() or not path.is_dir():
-            continue
-        q = shlex.quote(entry)
-        lines.append(f"mkdir -p {r}/{q} && mount --rbind /{q} {r}/{q} 2>/dev/null || true")
-    lines += [
-        f"mount -t proc proc {r}/proc",
-        f"mount --rbind /dev {r}/dev",
-        f"mount --rbind /sys {r}/sys",
-        f"[ -f /etc/resolv.conf ] && cp /etc/resolv.conf {r}/etc/resolv.conf || true",
-        f'cd_to=$1; shift; exec chroot {r} /bin/sh -c \'cd "$0" 2>/dev/null || cd /; exec "$@"\' "$cd_to" "$@"',
-    ]
-    return "\n".join(lines)
-
-
-def command_in_rootfs(rootfs: Path, argv: list[str], cwd: str) -> list[str]:
-    """The host command that runs `argv` inside the root file system, mounts private."""
-    if os.geteuid() != 0:
-        raise EnvironmentError_(
-            "entering the Debian 13 root file system needs root (mount, chroot); "
-            "run as root (sudo -E make ...) or use a host with glibc >= 2.39"
-        )
-    return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", _rootfs_script(rootfs), "sh", cwd, *argv]
+def _call(command: list[str], variables: dict[str, str]) -> int:
+    try:
+        if env_quiet.verbose(variables):
+            return subprocess.call(command, env=variables)
+        return env_quiet.call_filtered(command, variables)
+    except KeyboardInterrupt:
+        return 130
 
 
 def run(argv: list[str], lay: Layout | None = None) -> int:
     """Run `argv` inside the environment (built first if needed); its exit status."""
+    if lay is None and choose_mode().kind == INTERPRETER:
+        return run_here(argv)
     lay = lay or ensure()
-    _install_this_clone(lay)
+    env_build.install_this_clone(lay)
     variables = _environment_variables(lay)
     if lay.rootfs is None:
         command = argv
     else:
         variables[ROOTFS_VARIABLE] = str(lay.rootfs)
-        command = command_in_rootfs(lay.rootfs, argv, os.getcwd())
-    try:
-        return subprocess.call(command, env=variables)
-    except KeyboardInterrupt:
-        return 130
+        command = command_in_rootfs(lay, argv, os.getcwd())
+    return _call(command, variables)
 
 
-def _run_step(command: list[str], what: str, env: dict[str, str] | None = None, quiet: bool = False) -> None:
-    started = time.monotonic()
-    code = subprocess.call(command, env=env)
-    if code != 0:
-        raise EnvironmentError_(f"{what} failed (exit {code}); see the output above, fix it, and run again")
-    if not quiet:
-        say(f"{what}: done in {time.monotonic() - started:.0f} s")
+def run_here(argv: list[str]) -> int:
+    """Run `argv` in this interpreter's environment (installed mode), quiet like the others."""
+    command = [sys.executable if argv[:1] == ["python"] else argv[0], *argv[1:]]
+    variables = env_quiet.quiet_variables({**os.environ, IN_ENV_FLAG: "1"})
+    return _call(command, variables)
 
 
-# --------------------------------------------------------------------------- building
-
-
-@contextlib.contextmanager
-def _locked(cache: Path):
-    """One builder at a time per cache (two terminals, or CI beside a user)."""
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def _build_rootfs(rootfs: Path) -> None:
-    partial = rootfs.with_name(rootfs.name + ".partial")
-    if os.geteuid() != 0:
-        raise EnvironmentError_(
-            f"this host's glibc {'.'.join(map(str, host_glibc()))} is older than 2.39, which TFX 1.21 needs; "
-            "building the Debian 13 root file system that works around it needs root: run as root once, "
-            "or use a host with glibc >= 2.39"
-        )
-    if shutil.which("debootstrap") is None:
-        if shutil.which("apt-get") is None:
-            raise EnvironmentError_("debootstrap is missing and there is no apt-get to install it: install debootstrap")
-        say("installing debootstrap with apt-get")
-        _run_step(["apt-get", "install", "-y", "-q", "debootstrap"], "apt-get install debootstrap")
-    if partial.exists():
-        say(f"removing an unfinished root file system at {partial}")
-        _remove_tree(partial)
-    say(f"[1/3] debootstrap {DEBIAN_SUITE} into {partial} (about 1 minute)")
-    _run_step(
-        [
-            "debootstrap",
-            "--variant=minbase",
-            "--include=python3,python3-venv,python3-pip,ca-certificates",
-            DEBIAN_SUITE,
-            str(partial),
-            DEBIAN_MIRROR,
-        ],
-        "debootstrap",
-    )
-    host_bundle = Path("/etc/ssl/certs/ca-certificates.crt")
-    if host_bundle.exists():  # the network here needs the host's CA bundle
-        shutil.copy(host_bundle, partial / "etc/ssl/certs/ca-certificates.crt")
-    say(f"[2/3] apt-get install {' '.join(ROOTFS_PACKAGES)} inside it")
-    _apt_install(partial, ROOTFS_PACKAGES)
-    partial.rename(rootfs)
-
-
-def _apt_install(rootfs: Path, packages: tuple[str, ...] | list[str]) -> None:
-    apt = (
-        "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
-        + " ".join(packages)
-        + " && apt-get clean"
-    )
-    _run_step(command_in_rootfs(rootfs, ["/bin/sh", "-c", apt], "/"), "apt-get inside the root file system")
-
-
-def installed_packages(dpkg_status: Path) -> set[str]:
-    """Names of the packages a dpkg status file marks `install ok installed` (read on the host, no chroot)."""
-    if not dpkg_status.is_file():
-        return set()
-    installed = set()
-    for stanza in dpkg_status.read_text(encoding="utf-8", errors="replace").split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line.startswith(" "))
-        if fields.get("Status") == "install ok installed" and "Package" in fields:
-            installed.add(fields["Package"])
-    return installed
-
-
-def missing_rootfs_packages(rootfs: Path) -> list[str]:
-    """The ROOTFS_PACKAGES an existing root file system lacks (added to harflow after it was built)."""
-    installed = installed_packages(rootfs / "var/lib/dpkg/status")
-    return [package for package in ROOTFS_PACKAGES if package not in installed]
-
-
-def _complete_rootfs(lay: Layout) -> None:
-    """Install into an existing root file system the packages it lacks; quick when none are missing."""
-    if lay.rootfs is None or not lay.rootfs.exists() or not missing_rootfs_packages(lay.rootfs):
-        return
-    with _locked(lay.cache):
-        _install_missing_packages(lay.rootfs)  # another process may have installed them while we waited
-
-
-def _install_missing_packages(rootfs: Path) -> None:
-    missing = missing_rootfs_packages(rootfs)
-    if missing:
-        say(f"adding {' '.join(missing)} to the root file system {rootfs} (once)")
-        _apt_install(rootfs, missing)
-
-
-def _remove_tree(path: Path) -> None:
-    """Remove a directory we built; refuses if anything is still mounted below it."""
-    with open("/proc/self/mountinfo") as handle:
-        mounted = [line.split()[4] for line in handle]
-    if any(point == str(path) or point.startswith(str(path) + "/") for point in mounted):
-        raise EnvironmentError_(f"{path} still has mounts below it; unmount them (umount -R) and run again")
-    shutil.rmtree(path)
-
-
-def _build_venv(lay: Layout, requirements: list[str]) -> None:
-    venv_host = lay.venv_on_host
-    if venv_host.exists():
-        _remove_tree(venv_host)
-    say(f"[3/3] creating {lay.venv_inside} and installing {len(requirements)} pinned packages (2-3 minutes)")
-    steps = [
-        ["python3", "-m", "venv", str(lay.venv_inside)],
-        [str(lay.venv_inside / "bin/python"), "-m", "pip", "install", "--progress-bar", "on", *requirements],
-    ]
-    variables = {k: v for k, v in os.environ.items() if k not in DROPPED_VARIABLES}
-    variables["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    python = sys.executable if lay.rootfs is None else None
-    for step in steps:
-        if python is not None and step[0] == "python3":
-            step = [python, *step[1:]]
-        command = step if lay.rootfs is None else command_in_rootfs(lay.rootfs, step, "/")
-        _run_step(command, " ".join(step[:4]) + " ...", env=variables)
-    (venv_host / "harflow-requirements.json").write_text(json.dumps(sorted(requirements), indent=1))
-    for old in venv_host.parent.glob("venv-*"):  # keep only the environment of the current pins
-        if old != venv_host:
-            say(f"removing the outdated environment {old.name}")
-            _remove_tree(old)
-
-
-def _clone_key() -> str:
-    return hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:12]
-
-
-def _clone_marker(lay: Layout) -> str:
-    """What a clone's overlay depends on: the clone, its pyproject.toml and the shared venv."""
-    digest = hashlib.sha256((REPO_ROOT / "pyproject.toml").read_bytes()).hexdigest()[:12]
-    return json.dumps({"clone": str(REPO_ROOT), "pyproject": digest, "venv": lay.digest})
-
-
-def _install_this_clone(lay: Layout) -> None:
-    """Give this clone its own overlay venv, with the clone installed editable (`pip install -e`).
-
-    The shared venv holds the pinned dependencies; each clone (a developer's, CI's fresh clone, a
-    git worktree) gets a thin venv of its own whose one .pth adds the shared site-packages, so two
-    clones never overwrite each other's install. Installed, the package is `harflow` with its
-    stages mapped from the clone's top-level folders (pyproject.toml's package-dir), exactly as
-    from a wheel. Made once per clone, in a few seconds; overlays of clones that are gone are removed.
-    """
-    overlay_host = lay.clone_venv_on_host
-    marker = overlay_host / "harflow-clone.json"
-    if marker.is_file() and marker.read_text() == _clone_marker(lay):
-        return
-    with _locked(lay.cache):
-        if marker.is_file() and marker.read_text() == _clone_marker(lay):
-            return
-        _remove_stale_overlays(lay)
-        if overlay_host.exists():
-            _remove_tree(overlay_host)
-        shared_python = str(lay.venv_inside / "bin/python")
-        overlay = lay.clone_venv_inside
-        # the overlay's one .pth adds the shared venv's site-packages (and runs its .pth files)
-        script = (
-            "import pathlib, sys, sysconfig\n"
-            f"shared = pathlib.Path({str(lay.venv_inside)!r})\n"
-            "site_dir = pathlib.Path(sysconfig.get_path('purelib'))\n"
-            "shared_site = shared / site_dir.relative_to(sys.prefix)\n"
-            "(site_dir / '_harflow_shared_venv.pth').write_text("
-            "f'import site; site.addsitedir({str(shared_site)!r})\\n')\n"
-        )
-        steps = [
-            [shared_python, "-m", "venv", "--without-pip", str(overlay)],
-            [str(overlay / "bin/python"), "-c", script],
-            [str(overlay / "bin/python"), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(REPO_ROOT)],
-        ]
-        variables = {k: v for k, v in os.environ.items() if k not in DROPPED_VARIABLES}
-        variables["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        for step in steps:
-            command = step if lay.rootfs is None else command_in_rootfs(lay.rootfs, step, "/")
-            _run_step(command, f"installing this clone into {overlay}", env=variables, quiet=True)
-        marker.write_text(_clone_marker(lay))
-
-
-def _remove_stale_overlays(lay: Layout) -> None:
-    """Remove the overlay venvs of clones that no longer exist (CI's clones, deleted worktrees)."""
-    for overlay in lay.clone_venv_on_host.parent.glob("*"):
-        try:
-            clone = Path(json.loads((overlay / "harflow-clone.json").read_text())["clone"])
-        except (OSError, ValueError, KeyError):
-            continue
-        if not (clone / "pyproject.toml").exists():
-            _remove_tree(overlay)
-
-
-def is_ready(lay: Layout) -> bool:
-    return (lay.venv_on_host / "harflow-requirements.json").exists() and (
-        lay.rootfs is None or lay.rootfs.exists()
-    )
 
 
 def ensure() -> Layout:
-    """Build whatever of the environment is missing; return where it is."""
-    lay = layout()
-    if is_ready(lay):
-        _complete_rootfs(lay)
-        return lay
-    requirements = pinned_requirements()
-    with _locked(lay.cache):
-        if is_ready(lay):  # another process built it while we waited
-            return lay
-        started = time.monotonic()
-        if lay.rootfs is not None and not lay.rootfs.exists():
-            glibc = ".".join(map(str, host_glibc()))
-            say(
-                f"first run on this host: its glibc {glibc} is older than 2.39, which TFX 1.21's wheels need, "
-                f"so harflow builds a Debian 13 root file system once at {lay.rootfs} "
-                "and runs inside it from now on (about 5 minutes, once)"
-            )
-            _build_rootfs(lay.rootfs)
-        else:
-            if lay.rootfs is not None:
-                _install_missing_packages(lay.rootfs)
-            say(f"first run with these pins (pyproject.toml): building the virtual environment {lay.venv_inside} (2-3 minutes)")
-        _build_venv(lay, requirements)
-        say(f"environment ready in {time.monotonic() - started:.0f} s")
-    return lay
+    """Build whatever of this clone's environment is missing; return where it is."""
+    return env_build.build(layout(), glibc_text())
 
 
-def describe(lay: Layout) -> str:
+# --------------------------------------------------------------------------- status
+
+
+def gpu_report(lay: Layout | None) -> list[str]:
+    """The GPUs TensorFlow sees in the environment, or why there are none."""
+    driver = lay.driver if lay is not None else env_gpu.find_driver()
+    if driver is None:
+        return [f"GPU:              none: {env_gpu.no_driver_reason()}"]
     lines = [
-        f"host glibc:       {'.'.join(map(str, host_glibc()))}",
-        f"mode:             {'Debian 13 root file system (chroot)' if lay.rootfs else 'plain virtual environment'}",
-        f"cache:            {lay.cache}",
+        f"NVIDIA driver:    {driver.version}, {len(driver.libraries)} libraries, "
+        f"devices {' '.join(d.name for d in driver.devices) or 'none found in /dev'}"
     ]
-    if lay.rootfs is not None:
-        lines.append(f"root file system: {lay.rootfs} ({'present' if lay.rootfs.exists() else 'not built'})")
-    lines += [
-        f"venv:             {lay.venv_inside} ({'ready' if is_ready(lay) else 'not built'})",
-        f"pins digest:      {lay.digest}",
+    if lay is not None and not is_ready(lay):
+        return [*lines, "GPUs TensorFlow sees: (the environment is not built yet: harflow env build)"]
+    command = ["python", "-c", env_gpu.LIST_GPUS]
+    listed = subprocess.run(
+        command if lay is None else command_in_rootfs(lay, command, "/") if lay.rootfs else command,
+        env=_environment_variables(lay) if lay is not None else None,
+        capture_output=True,
+        text=True,
+    )
+    found = listed.stdout.rstrip() or f"  none: TensorFlow failed ({listed.stderr.strip().splitlines()[-1:]})"
+    return [*lines, "GPUs TensorFlow sees:", found]
+
+
+def describe(mode: Mode, lay: Layout | None, gpus: bool = True) -> str:
+    lines = [
+        f"mode:             {mode.title}",
+        f"why:              {mode.reason}",
+        f"host glibc:       {glibc_text()}",
     ]
+    if lay is None:
+        lines.append(f"python:           {sys.executable}")
+    else:
+        lines.append(f"cache:            {lay.cache}")
+        if lay.rootfs is not None:
+            lines.append(f"root file system: {lay.rootfs} ({'present' if lay.rootfs.exists() else 'not built'})")
+        if mode.kind == ROOTFS_ROOTLESS and not (lay.rootfs and lay.rootfs.exists()):
+            missing = rootfs_.rootless_build_missing()
+            lines.append(f"rootless build:   {'ready' if not missing else 'needs ' + '; '.join(missing)}")
+        lines += [
+            f"venv:             {lay.venv_inside} ({'ready' if is_ready(lay) else 'not built'})",
+            f"pins digest:      {lay.digest}",
+        ]
+    if gpus:
+        lines += gpu_report(lay)
+    lines.append(f"logs:             {'all (HARFLOW_DEBUG=1)' if env_quiet.verbose() else 'quiet (harflow -v or HARFLOW_DEBUG=1 shows TensorFlow, absl and FFmpeg lines)'}")
     return "\n".join(lines)
 
 
@@ -468,11 +289,13 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     verb = args.pop(0) if args else "status"
     try:
-        if verb == "status":
-            print(describe(layout()))
-            return 0
-        if verb == "build":
-            print(describe(ensure()))
+        if verb in ("status", "build"):
+            mode = choose_mode()
+            if mode.kind == INTERPRETER:
+                lay = None
+            else:
+                lay = ensure() if verb == "build" else layout(mode)
+            print(describe(mode, lay))
             return 0
         if verb == "run":
             if args and args[0] == "--":

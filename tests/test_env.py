@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harflow import env
+from harflow import env, env_build, rootfs
 
 
 def test_old_glibc_needs_the_root_file_system(monkeypatch):
@@ -35,13 +35,22 @@ def test_cache_lives_outside_the_clone(monkeypatch):
 
 
 def test_rootfs_script_binds_user_dirs_but_not_system_dirs(tmp_path):
-    script = env._rootfs_script(tmp_path)
+    script = rootfs.enter_script(tmp_path, rootless=False)
     assert f"mount --rbind /tmp {tmp_path}/tmp" in script
     assert f"mount -t proc proc {tmp_path}/proc" in script
     for system in ("usr", "etc", "var", "opt"):
         assert f"mount --rbind /{system} " not in script
     # user directories are bound before /proc and /dev, so recursive binds do not copy those twice
     assert script.index("--rbind /tmp") < script.index("mount -t proc")
+
+
+def test_rootless_entry_binds_the_hosts_proc_in_a_user_namespace(tmp_path):
+    """Without root a fresh proc cannot be mounted (no PID namespace of our own): the host's is bound."""
+    script = rootfs.enter_script(tmp_path, rootless=True)
+    assert f"mount --rbind /proc {tmp_path}/proc" in script
+    assert "mount -t proc" not in script
+    command = rootfs.command_in_rootfs(tmp_path, ["true"], "/", rootless=True)
+    assert command[:3] == ["unshare", "--user", "--map-root-user"]
 
 
 def test_mounts_stay_private_to_the_command():
@@ -76,7 +85,7 @@ def test_an_existing_root_file_system_lacking_a_package_gets_it_installed(tmp_pa
     (tmp_path / "var/lib/dpkg").mkdir(parents=True)
     (tmp_path / "var/lib/dpkg/status").write_text(DPKG_STATUS)
     installs = []
-    monkeypatch.setattr(env, "_apt_install", lambda rootfs, packages: installs.append((rootfs, list(packages))))
+    monkeypatch.setattr(env_build, "_apt_install", lambda lay, packages: installs.append((lay.rootfs, list(packages))))
     lay = env.Layout(cache=tmp_path / "cache", rootfs=tmp_path, digest="x")
 
     env._complete_rootfs(lay)
@@ -91,5 +100,5 @@ def test_a_complete_root_file_system_installs_nothing(tmp_path, monkeypatch):
     (tmp_path / "var/lib/dpkg/status").write_text(
         "\n\n".join(f"Package: {p}\nStatus: install ok installed" for p in env.ROOTFS_PACKAGES) + "\n"
     )
-    monkeypatch.setattr(env, "_apt_install", lambda *args: pytest.fail("nothing should be installed"))
+    monkeypatch.setattr(env_build, "_apt_install", lambda *args: pytest.fail("nothing should be installed"))
     env._complete_rootfs(env.Layout(cache=tmp_path / "cache", rootfs=tmp_path, digest="x"))
