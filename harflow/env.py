@@ -248,13 +248,12 @@ def gpu_report(lay: Layout | None) -> list[str]:
     ]
     if lay is not None and not is_ready(lay):
         return [*lines, "GPUs TensorFlow sees: (the environment is not built yet: harflow env build)"]
-    command = ["python", "-c", env_gpu.LIST_GPUS]
-    listed = subprocess.run(
-        command if lay is None else command_in_rootfs(lay, command, "/") if lay.rootfs else command,
-        env=_environment_variables(lay) if lay is not None else None,
-        capture_output=True,
-        text=True,
-    )
+    if lay is None:
+        command, variables = [sys.executable, "-c", env_gpu.LIST_GPUS], None
+    else:
+        command, variables = ["python", "-c", env_gpu.LIST_GPUS], _environment_variables(lay)
+        command = command_in_rootfs(lay, command, "/") if lay.rootfs is not None else command
+    listed = subprocess.run(command, env=variables, capture_output=True, text=True)
     found = listed.stdout.rstrip() or f"  none: TensorFlow failed ({listed.stderr.strip().splitlines()[-1:]})"
     return [*lines, "GPUs TensorFlow sees:", found]
 
