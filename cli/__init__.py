@@ -1070,6 +1070,9 @@ def main(argv: list[str] | None = None) -> int:
         except env.EnvironmentError_ as error:
             print(f"harflow: error: {error}", file=sys.stderr)
             return 2
+    from harflow.env_quiet import quiet_python_logging
+
+    quiet_python_logging()  # TFX's and TensorFlow's Python warnings (unless -v / HARFLOW_DEBUG=1)
     try:
         return args.func(args)
     except (UsageError, FileNotFoundError, FileExistsError, ValueError) as error:

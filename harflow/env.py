@@ -196,13 +196,19 @@ def _environment_variables(lay: Layout) -> dict[str, str]:
     return env_quiet.quiet_variables(variables)
 
 
-def _call(command: list[str], variables: dict[str, str]) -> int:
+def _call(command: list[str], variables: dict[str, str], filtered: bool) -> int:
+    """Run `command`; harflow's own commands with their stderr filtered (a shell or a user's
+    command keeps its terminal: only the quietening variables apply to it)."""
     try:
-        if env_quiet.verbose(variables):
-            return subprocess.call(command, env=variables)
-        return env_quiet.call_filtered(command, variables)
+        if filtered and not env_quiet.verbose(variables):
+            return env_quiet.call_filtered(command, variables)
+        return subprocess.call(command, env=variables)
     except KeyboardInterrupt:
         return 130
+
+
+def is_harflow_command(argv: list[str]) -> bool:
+    return argv[:3] == ["python", "-m", "harflow"]
 
 
 def run(argv: list[str], lay: Layout | None = None) -> int:
@@ -217,14 +223,14 @@ def run(argv: list[str], lay: Layout | None = None) -> int:
     else:
         variables[ROOTFS_VARIABLE] = str(lay.rootfs)
         command = command_in_rootfs(lay, argv, os.getcwd())
-    return _call(command, variables)
+    return _call(command, variables, is_harflow_command(argv))
 
 
 def run_here(argv: list[str]) -> int:
     """Run `argv` in this interpreter's environment (installed mode), quiet like the others."""
     command = [sys.executable if argv[:1] == ["python"] else argv[0], *argv[1:]]
     variables = env_quiet.quiet_variables({**os.environ, IN_ENV_FLAG: "1"})
-    return _call(command, variables)
+    return _call(command, variables, is_harflow_command(argv))
 
 
 

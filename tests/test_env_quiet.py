@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from harflow import env_quiet
+from harflow import env, env_quiet
 
 ABSL_LINES = [
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
@@ -90,3 +90,10 @@ def test_predict_on_a_bad_file_prints_only_harflows_line(model_and_clips, tmp_pa
     code, stderr = _predict(model, bad, tmp_path)
     assert code == 2
     assert stderr.splitlines() == [f"harflow: error: {bad}: cannot be opened as a video (is it a video file?)"]
+
+
+def test_only_harflows_own_commands_are_filtered():
+    """A shell (make shell) must keep its terminal: its prompt and echo go to stderr."""
+    assert env.is_harflow_command(["python", "-m", "harflow", "predict", "x.avi"])
+    assert not env.is_harflow_command(["bash"])
+    assert not env.is_harflow_command(["python", "-m", "pytest"])
