@@ -193,7 +193,19 @@ def _environment_variables(lay: Layout) -> dict[str, str]:
     variables.setdefault("KERAS_BACKEND", "tensorflow")
     if lay.rootfs is not None and lay.driver is not None:
         variables["LD_LIBRARY_PATH"] = env_gpu.HOST_DRIVER_DIR
+    if lay.rootless and "TMPDIR" not in variables:
+        variables["TMPDIR"] = str(rootless_tmpdir())
     return env_quiet.quiet_variables(variables)
+
+
+def rootless_tmpdir(base: Path = Path("/tmp")) -> Path:
+    """The user's own temporary folder: rootless, the user is `root` inside, and /tmp/pytest-of-root
+    (or any /tmp/NAME-root) may belong to the real root of a shared machine."""
+    folder = base / f"harflow-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_uid != os.getuid():
+        raise EnvironmentError_(f"{folder} belongs to another user; remove it, or set TMPDIR to a folder of yours")
+    return folder
 
 
 def _call(command: list[str], variables: dict[str, str], filtered: bool) -> int:

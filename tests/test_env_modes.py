@@ -115,3 +115,16 @@ def test_the_installed_package_runs_in_its_interpreter_from_any_directory(tmp_pa
         cwd=elsewhere, env=variables, capture_output=True, text=True,
     )
     assert "FileNotFoundError" not in listed.stderr and "pyproject.toml" not in listed.stderr, listed.stderr
+
+
+def test_rootless_commands_get_a_temporary_folder_of_the_users_own(tmp_path, monkeypatch):
+    """Inside, the user is root: pytest would use /tmp/pytest-of-root, which the real root may own."""
+    folder = env.rootless_tmpdir(tmp_path)
+    assert folder == tmp_path / f"harflow-{os.getuid()}" and folder.stat().st_uid == os.getuid()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(env, "rootless_tmpdir", lambda: folder)
+    rootless = env.Layout(cache=tmp_path, rootfs=tmp_path / "rootfs", digest="x", rootless=True)
+    assert env._environment_variables(rootless)["TMPDIR"] == str(folder)
+    as_root = env.Layout(cache=tmp_path, rootfs=tmp_path / "rootfs", digest="x", rootless=False)
+    assert "TMPDIR" not in env._environment_variables(as_root)
