@@ -109,7 +109,7 @@ def rootless_build_missing(user: str | None = None, uid: int | None = None, etc:
         if subordinate_ids(user, uid, etc / table) < 65536:
             missing.append(
                 f"65536 subordinate ids for {user} in /etc/{table} "
-                f"(an administrator runs: usermod --add-sub{table[3:]}s 100000-165535 {user})"
+                f"(an administrator runs, with a free range: usermod --add-sub{table[3:]}s 100000-165535 {user})"
             )
     return missing
 

@@ -115,6 +115,7 @@ def test_the_installed_package_runs_in_its_interpreter_from_any_directory(tmp_pa
         cwd=elsewhere, env=variables, capture_output=True, text=True,
     )
     assert "FileNotFoundError" not in listed.stderr and "pyproject.toml" not in listed.stderr, listed.stderr
+    assert listed.returncode == 2 and listed.stderr.startswith("harflow: error: "), listed.stderr  # ran here: no runs yet
 
 
 def test_rootless_commands_get_a_temporary_folder_of_the_users_own(tmp_path, monkeypatch):
