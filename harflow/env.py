@@ -203,8 +203,8 @@ def rootless_tmpdir(base: Path = Path("/tmp")) -> Path:
     (or any /tmp/NAME-root) may belong to the real root of a shared machine."""
     folder = base / f"harflow-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.stat().st_uid != os.getuid():
-        raise EnvironmentError_(f"{folder} belongs to another user; remove it, or set TMPDIR to a folder of yours")
+    if folder.is_symlink() or folder.lstat().st_uid != os.getuid():
+        raise EnvironmentError_(f"{folder} is not a folder of yours; remove it, or set TMPDIR to a folder of yours")
     return folder
 
 
@@ -243,8 +243,6 @@ def run_here(argv: list[str]) -> int:
     command = [sys.executable if argv[:1] == ["python"] else argv[0], *argv[1:]]
     variables = env_quiet.quiet_variables({**os.environ, IN_ENV_FLAG: "1"})
     return _call(command, variables, is_harflow_command(argv))
-
-
 
 
 def ensure() -> Layout:
