@@ -102,3 +102,17 @@ def test_a_complete_root_file_system_installs_nothing(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(env_build, "_apt_install", lambda *args: pytest.fail("nothing should be installed"))
     env._complete_rootfs(env.Layout(cache=tmp_path / "cache", rootfs=tmp_path, digest="x"))
+
+
+def test_the_rootless_build_installs_every_package_at_once_and_unpacks_as_the_user(tmp_path):
+    command = rootfs.mmdebstrap_command()
+    assert command[:2] == ["mmdebstrap", "--mode=unshare"] and command[-2:] == ["-", rootfs.DEBIAN_MIRROR]
+    included = next(arg for arg in command if arg.startswith("--include=")).split("=", 1)[1].split(",")
+    assert set(included) == {*rootfs.BASE_PACKAGES, *rootfs.ROOTFS_PACKAGES}
+    assert rootfs.unpack_command(tmp_path) == ["tar", "-x", "-C", str(tmp_path), "--exclude=./dev/*"]
+
+
+def test_apt_inside_a_rootless_tree_downloads_as_the_namespaces_root():
+    """apt cannot switch to _apt (an unmapped id) in a one-user namespace."""
+    assert rootfs.apt_install_script(["hello"], rootless=True).count("-o APT::Sandbox::User=root") == 2
+    assert "Sandbox" not in rootfs.apt_install_script(["hello"], rootless=False)
