@@ -4,7 +4,7 @@
     python benchmarks/gpu_train.py --no-write                         # a plain venv with harflow installed
 
 For a machine with one or more NVIDIA GPUs: it renders the synthetic clips in memory
-(harflow.synth, 8 classes), builds the Trainer's model (trainer.model.build_parts, MobileNetV2
+(harflow.datasets.synth, 8 classes), builds the Trainer's model (trainer.model.build_parts, MobileNetV2
 fine-tuned as the Trainer does, GRU head) and fits it on each device kind, alternating rounds:
 the CPU with float32, and the GPUs with the policy the Trainer uses there (mixed_float16) under
 MirroredStrategy when there is more than one GPU (trainer.task.distribution_strategy). Each round
@@ -26,10 +26,10 @@ from benchmarks.report import markdown_table, write_section  # noqa: E402
 
 
 def synthetic_clips(clips_per_class: int, num_frames: int, image_size: int, seed: int = 0):
-    """(clips [N, T, H, W, 3] uint8, labels [N]) rendered by harflow.synth, T frames spread over each clip."""
+    """(clips [N, T, H, W, 3] uint8, labels [N]) rendered by harflow.datasets.synth, T frames spread over each clip."""
     import numpy as np
 
-    from harflow.synth import CLASSES, SynthConfig, render_clip
+    from harflow.datasets.synth import CLASSES, SynthConfig, render_clip
 
     cfg = SynthConfig(size=image_size, seed=seed)
     rng = np.random.default_rng(seed)

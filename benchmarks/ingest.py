@@ -85,7 +85,10 @@ def generate(clips: int, seconds: float, width: int, height: int) -> Path:
 
 
 def bare_loop(paths: list[str], num_frames: int, size: int, quality: int) -> None:
-    """The floor: decode, resize and encode the same sampled frames with OpenCV alone."""
+    """The floor: decode, resize and encode the same sampled frames with OpenCV alone.
+
+    The one cv2.VideoCapture outside harflow/video.py, on purpose: the baseline harflow's reader is
+    measured against (tests/test_one_reader.py names this exception)."""
     import cv2
 
     from harflow.video import sample_indices
@@ -120,19 +123,12 @@ def component(clips, config, workers: int) -> dict:
 
 def whole_clip(path: str, num_frames: int, size: int):
     """Read and convert every frame, then sample: what a reader that ignores the sampling does."""
-    import cv2
     import numpy as np
 
-    from harflow.video import sample_indices
+    from harflow.video import VideoSource, resized, sample_indices
 
-    capture = cv2.VideoCapture(path)
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB))
-    capture.release()
+    with VideoSource(path) as source:
+        frames = [resized(frame, size, size) for frame in source]  # every frame decoded and converted to RGB
     return np.stack([frames[i] for i in sample_indices(len(frames), num_frames)])
 
 
@@ -148,7 +144,7 @@ def main() -> None:
 
     import tensorflow as tf  # noqa: F401  (imported once up front: not part of any timing)
 
-    from harflow.components.datasets_folder import read_folder
+    from harflow.datasets.folder import read_folder
     from harflow.config import IngestConfig
     from harflow.video import read_clip
 

@@ -3,7 +3,7 @@
     bin/harflow env run -- python benchmarks/trunk_cache.py            # full size (a few minutes)
     bin/harflow env run -- python benchmarks/trunk_cache.py --quick    # a smoke run, seconds; no report
 
-Data: synthetic clips (harflow.synth, the 8 order-only classes) written as the
+Data: synthetic clips (harflow.datasets.synth, the 8 order-only classes) written as the
 pipeline writes them (gzipped TFRecords of 8 JPEG frames of 64x64), read
 back with trainer.data.clip_dataset, so the input pipeline is the Trainer's.
 
@@ -54,7 +54,7 @@ def write_split(path: Path, clips_per_class: int, seed: int, frames: int = 8, si
 
     from harflow.components.video_example_gen.executor import encode_jpeg
     from harflow import features
-    from harflow.synth import CLASSES, SynthConfig, render_clip
+    from harflow.datasets.synth import CLASSES, SynthConfig, render_clip
     from harflow.video import sample_indices
 
     config = SynthConfig(frames=32, size=96)

@@ -6,7 +6,7 @@ Not a timing: this script makes the screenshot in docs/ (docs/web.md) and holds
 the browser helpers that tests/test_web_browser.py uses. It serves the app with
 waitress on 127.0.0.1 (a free port), drives Debian's chromium through
 chromedriver (Selenium), and uploads a synthetic clip made of several actions
-one after another (harflow.synth), so the page shows a timeline too. With a model
+one after another (harflow.datasets.synth), so the page shows a timeline too. With a model
 trained by `harflow demo`, the top classes and the timeline are the actions drawn.
 """
 
@@ -62,18 +62,15 @@ def upload_through_the_page(driver, url: str, clip: Path, timeout: float = 180.0
 
 def actions_clip(path: Path, actions: list[str], seconds_each: float = 2.0, size: int = 160, fps: float = 25.0) -> Path:
     """A WebM (VP8, which browsers play) of synthetic actions one after another, each `seconds_each` long."""
-    import cv2
     import numpy as np
 
-    from harflow.synth import SynthConfig, render_clip
+    from harflow.datasets.synth import SynthConfig, render_clip
+    from harflow.video import write_video
 
     config = SynthConfig(frames=int(seconds_each * fps), size=size, fps=fps)
     rng = np.random.default_rng(7)
     frames = np.concatenate([render_clip(action, rng, config) for action in actions])
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), fps, (size, size))
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
+    write_video(path, frames, fps=fps)  # .webm: VP8
     return path
 
 

@@ -38,7 +38,7 @@ class UsageError(Exception):
 
 def cmd_synth(args: argparse.Namespace) -> int:
     """Write the synthetic dataset."""
-    from harflow import synth
+    from harflow.datasets import synth
 
     summary = synth.generate(args.out, _synth_config(args), progress=_progress("synth"))
     print(
@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Synthetic data (made once) -> the whole pipeline -> one prediction."""
-    from harflow import synth
+    from harflow.datasets import synth
 
     data = Path(args.work_dir) / "data" / "synth"
     started = time.monotonic()
@@ -199,7 +199,7 @@ def _open_predictor(args: argparse.Namespace):
 
 def _video_files(paths: list[str]) -> list[Path]:
     """VIDEO arguments -> clip files: a file as is, a folder -> every video file inside it (recursively, sorted)."""
-    from harflow.serving.analysis import VIDEO_SUFFIXES
+    from harflow.video import VIDEO_SUFFIXES
 
     if not paths:
         raise UsageError("give VIDEO files or folders, --webcam [N] or --stream URL (see harflow predict --help)")
@@ -372,7 +372,7 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 def cmd_data_download(args: argparse.Namespace) -> int:
     """Download (or take --archive files), unpack and arrange UCF101 or HMDB51 (standard library only)."""
-    from harflow import download
+    from harflow.datasets import download
 
     try:
         root = download.download(args.dataset, args.dir, archives=args.archive, progress=lambda line: print(line, flush=True))
@@ -392,7 +392,7 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def _synth_config(args: argparse.Namespace):
-    from harflow.synth import SynthConfig
+    from harflow.datasets.synth import SynthConfig
 
     return SynthConfig(
         clips_per_class_train=args.train_clips,
@@ -497,7 +497,8 @@ def _read_categories(path: str) -> dict[str, str]:
 
 def _require_dataset(ingest: IngestConfig) -> None:
     """Read the dataset's index before the pipeline starts: a bad folder or split file is one line here."""
-    from harflow.components.datasets import EVAL, SPLITS, TRAIN, read_configured
+    from harflow.datasets.detect import read_configured
+    from harflow.datasets.records import EVAL, SPLITS, TRAIN
 
     root = ingest.dataset_root
     if not Path(root).is_dir():
@@ -1053,7 +1054,7 @@ def _runs_on_host(args: argparse.Namespace) -> bool:
     if args.command == "env":
         return True
     if args.command == "data":
-        from harflow.download import rar_extractor
+        from harflow.datasets.download import rar_extractor
 
         return args.verb == "stats" or rar_extractor() is not None or not env.needs_rootfs()
     return False

@@ -19,7 +19,7 @@ class IngestConfig:
 
     dataset_root: str = "harflow-work/data/synth"
     # the layout of dataset_root: ucf101 (classInd.txt + split lists), hmdb51 (testTrainMulti_7030_splits),
-    # folder (a folder per class) or auto (detected from the files; components/datasets.py)
+    # folder (a folder per class) or auto (detected from the files; harflow/datasets/detect.py)
     dataset: str = "auto"
     split: int = 1  # which official split (1, 2 or 3; ucf101 and hmdb51)
     num_frames: int = 8  # frames sampled per clip, spread uniformly over the whole clip
@@ -228,11 +228,13 @@ class WebConfig:
 class CompareConfig:
     """How the variants of one run are compared (components/model_comparison, docs/comparison.md)."""
 
-    # class -> category: a JSON file {"class": "category", ...}; empty: UCF101's five groups when the
-    # classes are UCF101's, the synthetic dataset's motion kinds when they are its classes
+    # class -> category: a JSON file {"class": "category", ...}; empty: the categories of the dataset
+    # whose classes these are (UCF101's and HMDB51's five action types, the synthetic motion kinds;
+    # each layout in harflow/datasets/ declares its own)
     category_map: str = ""
-    # class pairs that differ only by direction: accuracy between the two tells order-awareness apart
-    direction_pairs: tuple[str, ...] = ("MoveLeft/MoveRight", "MoveUp/MoveDown", "RotateClockwise/RotateAnticlockwise", "Grow/Shrink")
+    # class pairs that differ only by direction ("A/B"): accuracy between the two tells order-awareness
+    # apart; empty: the pairs the dataset declares (the synthetic dataset's four twins, HMDB51's sit/stand)
+    direction_pairs: tuple[str, ...] = ()
     timing_runs: int = 10  # inference ms per clip: median of this many single-clip calls
 
     def __post_init__(self) -> None:

@@ -228,6 +228,7 @@ def run(argv: list[str], lay: Layout | None = None) -> int:
     if lay is None and choose_mode().kind == INTERPRETER:
         return run_here(argv)
     lay = lay or ensure()
+    env_build.mark_used(lay.venv_on_host)
     env_build.install_this_clone(lay)
     variables = _environment_variables(lay)
     if lay.rootfs is None:

@@ -185,9 +185,25 @@ def _build_venv(lay: Layout, requirements: list[str]) -> None:
     for step in steps:
         _run_step(_in_layout(lay, step), " ".join(step[:4]) + " ...", env=_host_variables())
     (venv_host / "harflow-requirements.json").write_text(json.dumps(sorted(requirements), indent=1))
-    for old in venv_host.parent.glob("venv-*"):  # keep only the environment of the current pins
-        if old != venv_host:
-            say(f"removing the outdated environment {old.name}")
+    remove_unused_venvs(venv_host)
+
+
+# A venv of other pins is removed only when no command has used it for this long: two clones on
+# different pins (a branch that changes pyproject.toml beside main) must not delete each other's.
+UNUSED_VENV_DAYS = 7
+
+
+def mark_used(venv_host: Path) -> None:
+    with contextlib.suppress(OSError):
+        (venv_host / "harflow-last-used").touch()
+
+
+def remove_unused_venvs(current: Path) -> None:
+    for old in current.parent.glob("venv-*"):
+        stamp = old / "harflow-last-used"
+        last_used = stamp.stat().st_mtime if stamp.exists() else old.stat().st_mtime
+        if old != current and time.time() - last_used > UNUSED_VENV_DAYS * 86400:
+            say(f"removing the environment {old.name}, unused for {UNUSED_VENV_DAYS} days")
             _remove_tree(old)
 
 

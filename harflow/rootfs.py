@@ -30,7 +30,7 @@ DEBIAN_SUITE = "trixie"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = ("python3", "python3-venv", "python3-pip", "ca-certificates")
 # g++, python3-dev: pyfarmhash (a TFX dependency) builds from source;
-# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.download);
+# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.datasets.download);
 # chromium, chromium-driver, fonts-dejavu-core: the headless browser the web app's tests drive (Selenium).
 # A package added here is installed into existing root file systems on their next use.
 ROOTFS_PACKAGES = ("g++", "python3-dev", "libarchive-tools", "chromium", "chromium-driver", "fonts-dejavu-core")

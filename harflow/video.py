@@ -1,7 +1,12 @@
 """Reading and writing video clips with OpenCV: the one clip reader of harflow.
 
-Ingestion, the command line and the serving clients all call `read_clip`, so
-a model always sees frames sampled the way it was trained on.
+The only module that opens cv2.VideoCapture or cv2.VideoWriter (tests/test_one_reader.py).
+Ingestion, the command line, the serving clients, the timeline, live prediction and
+the web app all come here, so a model sees frames sampled the way it was trained on:
+probe (frames recounted when the header lies, fps, size), read_clip, read_frames and
+probe_and_read (a clip and its timeline windows in one walk), VideoSource (a file,
+webcam or stream URL frame by frame), ClipWriter / write_video, VIDEO_SUFFIXES.
+
 (Why OpenCV and not tensorflow-io: docs/video-decoding.md.)
 
 How `read_clip` samples: `num_frames` indices spread over the whole clip
@@ -20,12 +25,18 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
 
-_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}
-COLORS = ("rgb", "gray")  # this OpenCV wheel cannot encode H.264
+# The file names harflow takes as videos: the folder reader, `harflow predict DIR` and the web app's
+# uploads. Containers OpenCV's bundled FFmpeg demuxes (docs/video-decoding.md).
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v", ".wmv", ".flv", ".3gp", ".ogv")
+# what write_video / ClipWriter write (this OpenCV wheel cannot encode H.264; WebM's VP8 is what browsers play)
+_CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".webm": "VP80"}
+COLORS = ("rgb", "gray")
+MAX_FPS = 1000.0  # a declared frame rate at or above this is nonsense (e.g. a container's time base)
 
 
 class ClipError(ValueError):
@@ -40,6 +51,71 @@ class Clip:
     source_frames: int  # frames the video has (declared, or counted when the declaration was wrong)
     padded: bool  # source_frames < T: frames were repeated
     partial: bool  # decoding stopped before the declared frame count (truncated file)
+
+
+# --------------------------------------------------------------------------- probing
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds, as far as probe() walked it."""
+
+    frames: int  # decodable frames: counted, or the header's count where counting stopped early (complete False)
+    fps: float  # the declared frame rate; 0.0 when none or nonsense (callers choose their fallback)
+    width: int
+    height: int
+    declared_frames: int  # the container's frame count; 0 when it gives none
+    complete: bool  # the whole stream was counted (False: stopped at max_frames)
+
+    @property
+    def header_lies(self) -> bool:
+        return self.complete and self.declared_frames != self.frames
+
+
+def probe(path: str | os.PathLike, max_frames: int | None = None) -> VideoInfo:
+    """Frame count, frame rate and size of a video file.
+
+    The frames are counted by walking the stream with grab() (a header's count
+    is wrong for truncated files and broken AVI headers), up to `max_frames`:
+    when counting stops there, `frames` is the larger of the count and the
+    header's. Raises FileNotFoundError, or ClipError when no frame decodes.
+    """
+    return probe_and_read(path, lambda counted: (), 1, max_frames)[0]
+
+
+def probe_and_read(
+    path: str | os.PathLike, wanted_for: Callable[[int], Iterable[int]], size: int | tuple[int, int], max_frames: int | None = None
+) -> tuple[VideoInfo, dict[int, np.ndarray]]:
+    """probe(path, max_frames), and the frames wanted_for(frames counted) as read_frames gives them.
+
+    One walk when the header's count (capped at max_frames) is right: the frames
+    wanted_for(that count) are decoded while counting; otherwise they are read again
+    for the true count. The web app counts and decodes a clip and its timeline so.
+    """
+    path = check_video_file(path)
+    height, width = _frame_size(size)
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+    capture = _open_capture(path)
+    try:
+        declared, fps = _declared_frame_count(capture), _declared_fps(capture)
+        width_, height_ = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        guess = set(wanted_for(declared if max_frames is None else min(declared, max_frames))) if declared else set()
+        decoded, counted = {}, 0
+        while (max_frames is None or counted < max_frames) and capture.grab():
+            if counted in guess and (frame := capture.retrieve()[1]) is not None:
+                decoded[counted] = to_rgb(frame, height, width)
+            counted += 1
+    finally:
+        capture.release()
+    if counted < 1:
+        raise ClipError(f"{path}: no decodable video frames (is it a video?)")
+    wanted = set(wanted_for(counted))
+    if wanted != guess:  # the header's count was wrong: the wanted frames are others
+        decoded = read_frames(path, wanted, size)
+    complete = max_frames is None or counted < max_frames
+    info = VideoInfo(counted if complete else max(counted, declared), fps, width_, height_, declared, complete)
+    return info, decoded
 
 
 # --------------------------------------------------------------------------- sampling
@@ -131,7 +207,7 @@ def _read_segments(
     missing or too large (the stream ends early), the frames are counted and
     sampled again from what really decodes.
     """
-    path = _existing_file(path)
+    path = check_video_file(path)
     height, width = _frame_size(size)
     if num_frames < 1 or clips < 1:
         raise ValueError(f"num_frames and clips must be >= 1, got {num_frames} and {clips}")
@@ -190,17 +266,34 @@ def count_frames(path: str | os.PathLike, max_frames: int | None = None) -> int:
 
 
 def frames_per_second(path: str | os.PathLike) -> float:
-    """The frame rate the file declares; 0.0 when it declares none."""
-    capture = _open_capture(_existing_file(path))
+    """The frame rate the file declares; 0.0 when it declares none (or nonsense)."""
+    capture = _open_capture(check_video_file(path))
     try:
-        fps = capture.get(cv2.CAP_PROP_FPS)
-        return float(fps) if math.isfinite(fps) and fps > 0 else 0.0
+        return _declared_fps(capture)
     finally:
         capture.release()
 
 
-def _existing_file(path: str | os.PathLike) -> Path:
-    """`path` as a Path; FileNotFoundError when missing, ClipError when not a non-empty file."""
+def read_frames(path: str | os.PathLike, indices: set[int] | list[int], size: int | tuple[int, int]) -> dict[int, np.ndarray]:
+    """Decode only the frames `indices` in one walk of the stream: {index: [H, W, 3] uint8 RGB}.
+
+    Frames past the end of the stream (or that do not decode) are missing from the answer;
+    the timeline reads every window of a long clip with one call.
+    """
+    path = check_video_file(path)
+    height, width = _frame_size(size)
+    if not indices:
+        return {}
+    capture = _open_capture(path)
+    try:
+        decoded, _ = _walk(capture, sorted(indices), height, width)
+    finally:
+        capture.release()
+    return decoded
+
+
+def check_video_file(path: str | os.PathLike) -> Path:
+    """`path` as a Path; FileNotFoundError when missing, ClipError when not a non-empty file or a still image."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -253,6 +346,12 @@ def _open_capture(path: Path) -> cv2.VideoCapture:
     return capture
 
 
+def _declared_fps(capture: cv2.VideoCapture) -> float:
+    """The one frame-rate rule: the container's rate when finite and in (0, MAX_FPS), else 0.0."""
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return float(fps) if math.isfinite(fps) and 0 < fps < MAX_FPS else 0.0
+
+
 def _declared_frame_count(capture: cv2.VideoCapture) -> int:
     """The container's frame count; 0 when it gives none (or nonsense such as -1 or NaN)."""
     count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
@@ -281,8 +380,12 @@ def _walk(
 
 def to_rgb(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     """A decoded BGR frame [h, w, 3] -> [height, width, 3] RGB."""
-    frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(resized(frame, height, width), cv2.COLOR_BGR2RGB)
+
+
+def resized(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """[h, w, 3] -> [height, width, 3] by area interpolation, the one resize every reader uses."""
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def _decode_counted(path: Path, wanted: list[int], height: int, width: int) -> dict[int, np.ndarray]:
@@ -298,28 +401,98 @@ def _decode_counted(path: Path, wanted: list[int], height: int, width: int) -> d
     return decoded
 
 
+# --------------------------------------------------------------------------- live sources
+
+
+class VideoSource:
+    """The frames of a video file, a webcam (an int: its device number) or a stream URL, one by one.
+
+    Iterating yields every decodable frame as [h, w, 3] uint8 RGB at the source's own size,
+    until the source ends. Use it as a context manager (or call close()).
+    """
+
+    def __init__(self, source: int | str | os.PathLike):
+        self.name = f"webcam {source}" if isinstance(source, int) else str(source)
+        self._capture = cv2.VideoCapture(source if isinstance(source, int) else str(source))
+        if not self._capture.isOpened():
+            raise ClipError(f"{self.name}: cannot be opened as a video (check the device number, URL or file)")
+        self.fps = _declared_fps(self._capture)  # 0.0: none declared (webcams often)
+        self.declared_frames = _declared_frame_count(self._capture)  # 0: none (live sources)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        while True:
+            ok, frame = self._capture.read()
+            if not ok or frame is None:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        self._capture.release()
+
+    def __enter__(self) -> "VideoSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 # --------------------------------------------------------------------------- writing
 
 
+WRITABLE_SUFFIXES = tuple(_CODECS)
+
+
+class ClipWriter:
+    """A video file written frame by frame (`.avi` MJPG, `.mp4` mp4v, `.webm` VP8); frames [H, W, 3] uint8 RGB.
+
+    The file is opened on the first frame (its size decides the video's). Creates the parent
+    folders. Use it as a context manager (or call close()). ClipError when OpenCV cannot write it.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float):
+        self.path = Path(path)
+        self._codec = _CODECS.get(self.path.suffix.lower())
+        if self._codec is None:
+            raise ClipError(f"{self.path}: can only write {', '.join(_CODECS)} files; give a name ending in one of them")
+        if not (math.isfinite(fps) and fps > 0):
+            raise ValueError(f"{self.path}: fps must be > 0, got {fps}")
+        self.fps, self.written = float(fps), 0
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"{self.path}: a frame must be uint8 [H, W, 3], got {frame.dtype} {list(frame.shape)}")
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._size = (frame.shape[1], frame.shape[0])
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*self._codec), self.fps, self._size)
+            if not self._writer.isOpened():
+                raise ClipError(f"{self.path}: OpenCV cannot open this file for writing")
+        if (frame.shape[1], frame.shape[0]) != self._size:
+            raise ValueError(f"{self.path}: frame {self.written} is {frame.shape[1]}x{frame.shape[0]}, the video {self._size[0]}x{self._size[1]}")
+        self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        self.written += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+    def __enter__(self) -> "ClipWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 25.0) -> None:
-    """Write frames [N, H, W, 3] uint8 RGB: `.avi` as MJPG, `.mp4` as mp4v.
+    """Write frames [N, H, W, 3] uint8 RGB: `.avi` as MJPG, `.mp4` as mp4v, `.webm` as VP8.
 
     Creates the parent folders. Raises ClipError when OpenCV cannot write the file.
     """
-    path = Path(path)
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
         raise ValueError(f"{path}: frames must be uint8 [N>=1, H, W, 3], got {frames.dtype} {list(frames.shape)}")
-    codec = _CODECS.get(path.suffix.lower())
-    if codec is None:
-        raise ClipError(f"{path}: can only write {' or '.join(_CODECS)} files")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames.shape[1:3]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (width, height))
-    if not writer.isOpened():
-        raise ClipError(f"{path}: OpenCV cannot open this file for writing")
-    try:
+    with ClipWriter(path, fps) as writer:
         for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
+            writer.write(frame)

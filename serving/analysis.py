@@ -1,15 +1,18 @@
 """One clip file -> its answer: the top classes, how long it took, and a timeline for a long clip.
 
 The web app's page and JSON API and `harflow predict --json/--csv` give this answer.
-The whole clip (its first WebConfig.max_clip_seconds at most) is sampled by
-serving.inputs.clip_input exactly as training sampled a clip; a clip longer than
-one window (WebConfig.window_seconds) also gets a timeline (serving.windows).
+harflow.video.probe counts the clip's frames (so a header that lies about them
+does not change the answer); the whole clip (its first WebConfig.max_clip_seconds
+at most) is sampled with harflow.video.sample_indices exactly as training sampled
+a clip; a clip longer than one window (WebConfig.window_seconds) also gets a
+timeline (serving.windows). Counting the frames and decoding the clip's and the
+timeline's take one walk of the file (harflow.video.probe_and_read) unless the
+header's frame count is wrong.
 """
 
 from __future__ import annotations
 
 import base64
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +21,9 @@ import cv2
 import numpy as np
 
 from harflow.config import WebConfig
-from harflow.video import ClipError, count_frames, still_image_format
-from harflow.serving.inputs import clip_input, top_classes
-from harflow.serving.windows import Segment, frames_for, timeline
-
-# the file names `harflow predict FOLDER` takes as clips (and the upload suffixes the web app keeps)
-VIDEO_SUFFIXES = (".avi", ".mp4", ".m4v", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".ogv", ".wmv", ".flv", ".3gp")
+from harflow.video import ClipError, check_video_file, frames_per_second, probe_and_read, sample_indices
+from harflow.serving.inputs import top_classes
+from harflow.serving.windows import Segment, frames_for, timeline, timeline_frames
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Analysis:
     top: list[tuple[str, float]]  # most likely first
     seconds: float  # wall-clock time of the analysis (decoding included)
     fps: float
-    frame_count: int  # frames in the file (declared by its container, or counted)
+    frame_count: int  # frames in the file (counted; past the analysed part, the header's count)
     analysed_frames: int  # the first this-many frames were analysed
     timeline: list[Segment] = field(default_factory=list)  # empty for a clip of one window or less
     sampled: np.ndarray | None = None  # the model's input [T, S, S, 3] uint8 RGB
@@ -69,19 +69,6 @@ class Analysis:
         return answer
 
 
-def clip_length(path: str | Path, fallback_fps: float) -> tuple[int, float]:
-    """(frame count, frames per second) of a video file: the container's, else counted / the fallback."""
-    capture = cv2.VideoCapture(str(path))
-    try:
-        count = capture.get(cv2.CAP_PROP_FRAME_COUNT) if capture.isOpened() else 0
-        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0
-    finally:
-        capture.release()
-    fps = float(fps) if math.isfinite(fps) and 0 < fps < 1000 else fallback_fps
-    count = int(count) if math.isfinite(count) and count > 0 else count_frames(path)
-    return count, fps
-
-
 def analyse_clip(path: str | Path, predictor, config: WebConfig = WebConfig(), with_timeline: bool = True) -> Analysis:
     """Predict one clip file. Raises ClipError (a ValueError) when it holds no decodable video.
 
@@ -89,34 +76,34 @@ def analyse_clip(path: str | Path, predictor, config: WebConfig = WebConfig(), w
     """
     started = time.monotonic()
     check_video_file(Path(path))
-    frame_count, fps = clip_length(path, config.fallback_fps)
-    if frame_count < 1:
-        raise ClipError(f"{path}: no decodable video frames")
-    analysed = min(frame_count, frames_for(config.max_clip_seconds, fps))
-    frames = clip_input(path, predictor.num_frames, predictor.image_size, max_frames=analysed)  # [1, T, S, S, 3]
-    scores = predictor.probabilities(frames)[0]
+    fps = frames_per_second(path) or config.fallback_fps
+    limit = frames_for(config.max_clip_seconds, fps)
     window = frames_for(config.window_seconds, fps)
-    segments = []
-    if with_timeline and analysed > window:
-        segments = timeline(path, predictor, analysed, window, fps, top=1)
+
+    def wanted(counted: int) -> set[int]:  # the clip's sampled frames and its timeline's, of the first `limit`
+        analysed = min(counted, limit)
+        long_clip = with_timeline and analysed > window
+        return set(sample_indices(analysed, predictor.num_frames)) | (timeline_frames(analysed, window, predictor.num_frames) if long_clip else set())
+
+    # counting one frame past the limit tells whether the clip goes on; one walk decodes what is wanted
+    info, decoded = probe_and_read(path, wanted, predictor.image_size, max_frames=limit + 1)
+    analysed = min(info.frames, limit)
+    sampled = sample_indices(analysed, predictor.num_frames)
+    missing = sorted(set(sampled) - set(decoded))
+    if missing:
+        raise ClipError(f"{path}: frame {missing[0]} was counted but cannot be decoded")
+    frames = np.stack([decoded[i] for i in sampled])[np.newaxis]  # [1, T, S, S, 3] uint8 RGB
+    scores = predictor.probabilities(frames)[0]
+    segments = timeline(decoded, predictor, analysed, window, fps, top=1) if with_timeline and analysed > window else []
     return Analysis(
         top=top_classes(scores, predictor.class_names, config.top_k),
         seconds=time.monotonic() - started,
         fps=fps,
-        frame_count=frame_count,
+        frame_count=info.frames,
         analysed_frames=analysed,
         timeline=segments,
         sampled=frames[0],
     )
-
-
-def check_video_file(path: Path) -> None:
-    """An empty file or a still image named as a video is refused before OpenCV sees it."""
-    if path.stat().st_size == 0:
-        raise ClipError(f"{path}: empty file")
-    image = still_image_format(path)
-    if image:
-        raise ClipError(f"{path}: a still {image} image, not a video")
 
 
 def _jpeg_data_url(frame_rgb: np.ndarray) -> str:

@@ -1,9 +1,9 @@
 """Predictions on a running video: `harflow predict --annotate OUT` and `--webcam [N]` / `--stream URL`.
 
-Both read frames one by one with OpenCV, keep the last WebConfig.window_seconds
+Both read frames one by one (harflow.video.VideoSource), keep the last WebConfig.window_seconds
 of them in a serving.windows.RollingWindow and predict again every
 WebConfig.step_seconds. `annotate` draws the running prediction on every frame
-and writes a video with the same frames; `watch` shows a live window where a
+and writes a video with the same frames (harflow.video.ClipWriter); `watch` shows a live window where a
 display exists, or prints one line per prediction where none does.
 """
 
@@ -17,12 +17,9 @@ import cv2
 import numpy as np
 
 from harflow.config import WebConfig
-from harflow.video import ClipError
-from harflow.serving.analysis import check_video_file
+from harflow.video import WRITABLE_SUFFIXES, ClipError, ClipWriter, VideoSource, check_video_file
 from harflow.serving.inputs import top_classes
 from harflow.serving.windows import RollingWindow, frames_for, to_model_frame
-
-WRITERS = {".mp4": "mp4v", ".avi": "MJPG"}  # what this OpenCV build can encode
 
 
 class Predictions:
@@ -34,9 +31,9 @@ class Predictions:
         self.window = RollingWindow(window, predictor.num_frames, step)
         self.latest: list[tuple[str, float]] = []
 
-    def push(self, frame_bgr: np.ndarray) -> bool:
-        """Add one decoded frame; True when it produced a new prediction (then in self.latest)."""
-        sampled = self.window.push(to_model_frame(frame_bgr, self.predictor.image_size))
+    def push(self, frame_rgb: np.ndarray) -> bool:
+        """Add one decoded frame [h, w, 3] RGB; True when it produced a new prediction (then in self.latest)."""
+        sampled = self.window.push(to_model_frame(frame_rgb, self.predictor.image_size))
         if sampled is None:
             return False
         scores = self.predictor.probabilities(sampled[np.newaxis])[0]
@@ -48,21 +45,22 @@ class Predictions:
         return self.window.seen / self.fps
 
 
-def draw_prediction(frame_bgr: np.ndarray, top: list[tuple[str, float]], seconds: float) -> np.ndarray:
-    """Write the top classes and the time onto the frame (in place), on a dark band at the top."""
-    height, width = frame_bgr.shape[:2]
+def draw_prediction(frame: np.ndarray, top: list[tuple[str, float]], seconds: float) -> np.ndarray:
+    """Write the top classes and the time onto the frame [h, w, 3] (in place, white and grey: RGB or BGR alike),
+    on a dark band at the top."""
+    height, width = frame.shape[:2]
     scale = max(0.3, width / 900)
     line = int(26 * scale) + 4
     lines = [f"{name} {p:.0%}" for name, p in top[:2]] or ["..."]
-    band = frame_bgr[: line * len(lines) + 4]
+    band = frame[: line * len(lines) + 4]
     band[:] = (band * 0.35).astype(np.uint8)
     for i, text in enumerate(lines):
         colour = (255, 255, 255) if i == 0 else (190, 190, 190)
-        cv2.putText(frame_bgr, text, (4, line * (i + 1) - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+        cv2.putText(frame, text, (4, line * (i + 1) - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
     stamp = f"{seconds:.1f}s"
     (text_width, _), _ = cv2.getTextSize(stamp, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    cv2.putText(frame_bgr, stamp, (width - text_width - 4, line - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (190, 190, 190), 1, cv2.LINE_AA)
-    return frame_bgr
+    cv2.putText(frame, stamp, (width - text_width - 4, line - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (190, 190, 190), 1, cv2.LINE_AA)
+    return frame
 
 
 def annotate(source: str | Path, out: str | Path, predictor, config: WebConfig = WebConfig(), progress: Callable[[int, int], None] | None = None) -> int:
@@ -71,38 +69,21 @@ def annotate(source: str | Path, out: str | Path, predictor, config: WebConfig =
     Returns the number of frames written (all of the source's decodable frames).
     """
     source, out = Path(source), Path(out)
-    codec = WRITERS.get(out.suffix.lower())
-    if codec is None:
-        raise ValueError(f"{out}: --annotate writes .mp4 or .avi files; give a name ending in one of them")
+    if out.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise ValueError(f"{out}: --annotate writes {', '.join(WRITABLE_SUFFIXES)} files; give a name ending in one of them")
     check_video_file(source)
-    capture = _open(str(source), str(source))
-    fps = _fps(capture, config)
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    predictions = Predictions(predictor, config, fps)
-    writer = None
-    written = 0
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok or frame is None:
-                break
-            if writer is None:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*codec), fps, (frame.shape[1], frame.shape[0]))
-                if not writer.isOpened():
-                    raise ClipError(f"{out}: OpenCV cannot write this file")
-            predictions.push(frame)
-            writer.write(draw_prediction(frame, predictions.latest, predictions.seconds))
-            written += 1
-            if progress is not None:
-                progress(written, max(total, written))
-    finally:
-        capture.release()
-        if writer is not None:
-            writer.release()
-    if written == 0:
+    with VideoSource(source) as frames:
+        fps = frames.fps or config.fallback_fps
+        predictions = Predictions(predictor, config, fps)
+        with ClipWriter(out, fps) as writer:
+            for frame in frames:
+                predictions.push(frame)
+                writer.write(draw_prediction(frame, predictions.latest, predictions.seconds))
+                if progress is not None:
+                    progress(writer.written, max(frames.declared_frames, writer.written))
+    if writer.written == 0:
         raise ClipError(f"{source}: no decodable video frames")
-    return written
+    return writer.written
 
 
 def display_available() -> bool:
@@ -123,40 +104,26 @@ def watch(source: int | str, predictor, config: WebConfig = WebConfig(), show: b
     show: a live window (default: when display_available()); otherwise one line per prediction
     through `emit`: "  12.50 s  MoveLeft  0.913  (MoveRight 0.050, ...)". Returns the number of predictions.
     """
-    name = f"webcam {source}" if isinstance(source, int) else str(source)
-    capture = _open(source, name)
     show = display_available() if show is None else show
-    predictions = Predictions(predictor, config, _fps(capture, config))
     count = 0
-    try:
-        while max_frames is None or predictions.window.seen < max_frames:
-            ok, frame = capture.read()
-            if not ok or frame is None:
-                break
-            if predictions.push(frame):
-                count += 1
-                if not show:
-                    (best, p), *others = predictions.latest
-                    rest = ", ".join(f"{n} {q:.3f}" for n, q in others)
-                    emit(f"{predictions.seconds:8.2f} s  {best:<20} {p:.3f}  ({rest})")
-            if show:
-                cv2.imshow("harflow", draw_prediction(frame, predictions.latest, predictions.seconds))
-                if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+    with VideoSource(source) as frames:
+        predictions = Predictions(predictor, config, frames.fps or config.fallback_fps)
+        try:
+            for frame in frames:
+                if max_frames is not None and predictions.window.seen >= max_frames:
                     break
-    finally:
-        capture.release()
-        if show:
-            cv2.destroyAllWindows()
+                if predictions.push(frame):
+                    count += 1
+                    if not show:
+                        (best, p), *others = predictions.latest
+                        rest = ", ".join(f"{n} {q:.3f}" for n, q in others)
+                        emit(f"{predictions.seconds:8.2f} s  {best:<20} {p:.3f}  ({rest})")
+                if show:
+                    shown = draw_prediction(frame, predictions.latest, predictions.seconds)
+                    cv2.imshow("harflow", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
+                    if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                        break
+        finally:
+            if show:
+                cv2.destroyAllWindows()
     return count
-
-
-def _open(source: int | str, name: str) -> cv2.VideoCapture:
-    capture = cv2.VideoCapture(source)
-    if not capture.isOpened():
-        raise ClipError(f"{name}: cannot be opened as a video (check the device number, URL or file)")
-    return capture
-
-
-def _fps(capture: cv2.VideoCapture, config: WebConfig) -> float:
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    return float(fps) if 0 < fps < 1000 else config.fallback_fps

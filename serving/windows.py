@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 
-import cv2
 import numpy as np
 
-from harflow.video import ClipError, sample_indices, to_rgb
+from harflow.video import resized, sample_indices
 
 
 def frames_for(seconds: float, fps: float) -> int:
@@ -27,9 +25,9 @@ def frames_for(seconds: float, fps: float) -> int:
     return max(1, int(round(seconds * fps)))
 
 
-def to_model_frame(frame_bgr: np.ndarray, size: int) -> np.ndarray:
-    """A decoded BGR frame [h, w, 3] -> [size, size, 3] RGB, by the function harflow.video.read_clip uses."""
-    return to_rgb(frame_bgr, size, size)
+def to_model_frame(frame_rgb: np.ndarray, size: int) -> np.ndarray:
+    """A decoded RGB frame [h, w, 3] -> [size, size, 3], by the resize harflow.video.read_clip uses."""
+    return resized(frame_rgb, size, size)
 
 
 # --------------------------------------------------------------------------- timeline of a clip
@@ -63,34 +61,20 @@ def window_indices(bounds: list[tuple[int, int]], num_frames: int) -> list[list[
     return [[start + i for i in sample_indices(end - start, num_frames)] for start, end in bounds]
 
 
-def read_frames(path: str | Path, indices: set[int], size: int) -> dict[int, np.ndarray]:
-    """Decode only the frames in `indices` (walking the stream with grab()), as [size, size, 3] RGB."""
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise ClipError(f"{path}: cannot be opened as a video")
-    decoded: dict[int, np.ndarray] = {}
-    try:
-        for index in range(max(indices) + 1):
-            if not capture.grab():
-                break
-            if index in indices:
-                ok, frame = capture.retrieve()
-                if ok and frame is not None:
-                    decoded[index] = to_model_frame(frame, size)
-    finally:
-        capture.release()
-    return decoded
+def timeline_frames(frame_count: int, window: int, num_frames: int) -> set[int]:
+    """The source frame indices `timeline` needs: read them with harflow.video.read_frames (one walk)."""
+    return {i for indices in window_indices(window_bounds(frame_count, window), num_frames) for i in indices}
 
 
-def timeline(path: str | Path, predictor, frame_count: int, window: int, fps: float, top: int, batch: int = 16) -> list[Segment]:
+def timeline(decoded: dict[int, np.ndarray], predictor, frame_count: int, window: int, fps: float, top: int, batch: int = 16) -> list[Segment]:
     """The top classes of every window of the clip's first `frame_count` frames.
 
+    decoded: {source frame index: [S, S, 3] uint8 RGB} holding at least timeline_frames(...).
     predictor: num_frames, image_size, class_names and probabilities(frames [B, T, S, S, 3]) -> [B, C]
     (serving.backends). Windows whose frames cannot all be decoded (a truncated file) are left out.
     """
     bounds = window_bounds(frame_count, window)
     indices = window_indices(bounds, predictor.num_frames)
-    decoded = read_frames(path, {i for window_ in indices for i in window_}, predictor.image_size)
     usable = [(b, ix) for b, ix in zip(bounds, indices) if all(i in decoded for i in ix)]
     segments: list[Segment] = []
     for first in range(0, len(usable), batch):

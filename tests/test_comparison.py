@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harflow.components.model_comparison.metrics import UCF101_GROUPS, categories_for, score, video_scores
+from harflow.components.model_comparison.metrics import score, video_scores
+from harflow.datasets.detect import categories_for
+from harflow.datasets.ucf101 import CATEGORY_CLASSES as UCF101_GROUPS
 from harflow.components.model_comparison.report import mean_over_runs, write_comparison
 
 CLASSES = ["MoveLeft", "MoveRight", "Grow", "Shrink", "RotateClockwise", "RotateAnticlockwise"]

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harflow.components.datasets import EVAL, TRAIN, VAL, DatasetError, detect_layout, read_dataset, read_ucf101
-from harflow.components.datasets_folder import read_folder, read_groups_csv
-from harflow.components.datasets_hmdb51 import SPLIT_DIR, read_hmdb51, source_video
+from harflow.datasets.detect import detect_layout, read_dataset
+from harflow.datasets.records import EVAL, TRAIN, VAL, DatasetError
+from harflow.datasets.ucf101 import read_ucf101
+from harflow.datasets.folder import read_folder, read_groups_csv
+from harflow.datasets.hmdb51 import SPLIT_DIR, read_hmdb51, source_video
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "splits"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="the official split files are in ../shared")

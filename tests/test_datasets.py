@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from harflow.components.datasets import EVAL, TRAIN, VAL, DatasetError, group_of, read_ucf101, validation_groups
+from harflow.datasets.records import EVAL, TRAIN, VAL, DatasetError, group_of, validation_groups
+from harflow.datasets.ucf101 import read_ucf101
 
 SHARED_UCF101 = Path(__file__).resolve().parents[2] / "shared" / "data" / "splits" / "ucf101"
 
@@ -83,3 +84,63 @@ def test_official_ucf101_split_files(tmp_path, split, train_clips, test_clips):
     train_groups = {c.group for c in index.clips if c.split != EVAL}
     assert not (eval_groups & train_groups)  # the official splits never share a group
     assert all(c.label_name.lower() == c.clip_id.split("/")[0].lower() for c in index.clips)
+
+
+# --------------------------------------------------------------------------- the package: no cycle, categories per layout
+
+DATASETS = Path(__file__).resolve().parents[1] / "harflow" / "datasets"
+
+
+def harflow_imports(path: Path) -> set[str]:
+    """The harflow modules a file imports (at any depth of the file)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("harflow"):
+            found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("harflow")}
+    return found
+
+
+def test_layouts_import_records_and_only_detect_imports_the_layouts():
+    layouts = {"ucf101", "hmdb51", "folder", "synth"}
+    for name in ("records", *sorted(layouts)):
+        imported = {m.rsplit(".", 1)[-1] for m in harflow_imports(DATASETS / f"{name}.py") if m.startswith("harflow.datasets.")}
+        assert not imported & layouts, f"harflow/datasets/{name}.py imports a layout: {imported & layouts}"
+    assert {f"harflow.datasets.{n}" for n in layouts} <= harflow_imports(DATASETS / "detect.py")
+
+
+def test_download_and_what_it_imports_need_only_the_standard_library():
+    """`harflow data download` runs on the host's Python, before harflow's environment (and OpenCV) exists."""
+    import subprocess
+    import sys
+
+    code = "import sys; import harflow.datasets.download; bad = {'cv2', 'numpy', 'tensorflow'} & set(sys.modules); print(sorted(bad))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_each_dataset_names_its_own_categories_and_direction_pairs():
+    from harflow.datasets import hmdb51, synth
+    from harflow.datasets.detect import categories_for, direction_pairs_for
+
+    assert categories_for(synth.CLASSES)["RotateAnticlockwise"] == "rotation"
+    assert direction_pairs_for(synth.CLASSES) == synth.DIRECTION_PAIRS
+    hmdb = sorted(name for names in hmdb51.CATEGORY_CLASSES.values() for name in names)
+    assert len(hmdb) == len(set(hmdb)) == 51
+    assert categories_for(hmdb)["kiss"] == "body movements for human interaction"
+    assert direction_pairs_for(hmdb) == ("sit/stand",)
+    assert categories_for(["Wave", "Clap"]) == {} and direction_pairs_for(["Wave", "Clap"]) == ()
+    assert direction_pairs_for(["MoveLeft", "MoveRight", "Other"]) == ("MoveLeft/MoveRight",)  # only pairs present
+
+
+@pytest.mark.skipif(not (SHARED_UCF101.parent / "hmdb51").is_dir(), reason="../shared HMDB51 split files not present")
+def test_hmdb51_categories_cover_the_official_class_list():
+    from harflow.datasets.detect import categories_for
+    from harflow.datasets.hmdb51 import CATEGORY_CLASSES
+
+    names = sorted(path.name.split("_test_split")[0] for path in (SHARED_UCF101.parent / "hmdb51").glob("*_test_split1.txt"))
+    assert len(names) == 51 and len(categories_for(names)) == 51
+    assert set(categories_for(names).values()) == set(CATEGORY_CLASSES)

@@ -1,4 +1,4 @@
-"""harflow.download: resumable fetching, unpacking zip and RAR (archives the tests make), the readers' layout.
+"""harflow.datasets.download: resumable fetching, unpacking zip and RAR (archives the tests make), the readers' layout.
 
 The HTTP server is a local http.server that honours Range requests, as the
 official hosts do; RAR archives come from tests/rar5.py (stored RAR5), unpacked
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harflow.components.datasets import EVAL, read_dataset
-from harflow import download
-from harflow.download import DownloadError
+from harflow.datasets.detect import read_dataset
+from harflow.datasets.records import EVAL
+from harflow.datasets import download
+from harflow.datasets.download import DownloadError
 from rar5 import write_rar5
 
 needs_rar_tool = pytest.mark.skipif(download.rar_extractor() is None, reason="no bsdtar, 7z, unrar or unar on PATH")

@@ -116,3 +116,21 @@ def test_apt_inside_a_rootless_tree_downloads_as_the_namespaces_root():
     """apt cannot switch to _apt (an unmapped id) in a one-user namespace."""
     assert rootfs.apt_install_script(["hello"], rootless=True).count("-o APT::Sandbox::User=root") == 2
     assert "Sandbox" not in rootfs.apt_install_script(["hello"], rootless=False)
+
+
+def test_a_venv_of_other_pins_is_kept_while_it_is_in_use(tmp_path):
+    """Two clones on different pins share one cache: building one venv must not delete the other's."""
+    import os
+    import time
+
+    current, other_in_use, abandoned = (tmp_path / f"venv-{name}" for name in ("aaa", "bbb", "ccc"))
+    for venv in (current, other_in_use, abandoned):
+        venv.mkdir()
+        env_build.mark_used(venv)
+    long_ago = time.time() - (env_build.UNUSED_VENV_DAYS + 1) * 86400
+    os.utime(abandoned / "harflow-last-used", (long_ago, long_ago))
+
+    env_build.remove_unused_venvs(current)
+
+    assert current.exists() and other_in_use.exists()
+    assert not abandoned.exists()

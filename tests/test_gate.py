@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from harflow.config import GateConfig, IngestConfig, PipelineConfig, TrainConfig
-from harflow.synth import SynthConfig, generate
+from harflow.datasets.synth import SynthConfig, generate
 
 CLASSES = ("MoveLeft", "Grow", "RotateClockwise")
 CLIPS = {"MoveLeft": (12, 6), "Grow": (2, 1), "RotateClockwise": (2, 1)}  # (train, eval) clips per class

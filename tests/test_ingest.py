@@ -14,8 +14,8 @@ import tensorflow as tf
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts
 
-from harflow.components.datasets import DatasetError
-from harflow.components.datasets_folder import read_folder
+from harflow.datasets.records import DatasetError
+from harflow.datasets.folder import read_folder
 from harflow.components.video_example_gen import executor, statistics
 from harflow import features
 from harflow.config import IngestConfig

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from harflow.components.datasets import EVAL, TRAIN, ClipRecord
+from harflow.datasets.records import EVAL, TRAIN, ClipRecord
 from harflow.components.video_example_gen.beam_job import clip_example, write_examples
 from harflow import features
 from harflow.config import IngestConfig

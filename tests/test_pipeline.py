@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from harflow import features
 from harflow.config import GateConfig, IngestConfig, PipelineConfig, TrainConfig
-from harflow.synth import CLASSES, SynthConfig, generate
+from harflow.datasets.synth import CLASSES, SynthConfig, generate
 
 
 @pytest.fixture(scope="module")

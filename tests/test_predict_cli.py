@@ -11,6 +11,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import pytest
@@ -83,6 +84,16 @@ def test_a_folder_without_videos_is_a_one_line_error(capsys, model, tmp_path):
     assert code == 2 and err.startswith(f"harflow: error: {tmp_path}: no video files inside")
 
 
+def test_a_folder_is_searched_for_exactly_the_suffixes_the_folder_reader_and_web_app_take(capsys, model, tmp_path):
+    from harflow.video import VIDEO_SUFFIXES
+
+    for suffix in VIDEO_SUFFIXES:
+        (tmp_path / f"clip{suffix}").write_bytes(b"not a video")  # each answered with an error, but found
+    (tmp_path / "notes.txt").write_text("x")
+    code, out, _ = predict(capsys, tmp_path, "--model", model, "--json")
+    assert code == 1 and sorted(Path(row["file"]).suffix for row in json.loads(out)) == sorted(VIDEO_SUFFIXES)
+
+
 def test_annotate_writes_a_playable_video_with_as_many_frames_as_the_input(capsys, model, tmp_path):
     clip = write_clip(tmp_path / "in.avi", seed=4, frames=40)
     out = tmp_path / "out" / "annotated.mp4"
@@ -105,7 +116,7 @@ def test_annotate_draws_on_the_frames(capsys, model, tmp_path):
 
 def test_annotate_refuses_a_format_it_cannot_write(capsys, model, folder, tmp_path):
     code, _, err = predict(capsys, folder / "a.avi", "--model", model, "--annotate", tmp_path / "out.gif")
-    assert code == 2 and "--annotate writes .mp4 or .avi files" in err
+    assert code == 2 and "--annotate writes .avi, .mp4, .webm files" in err
 
 
 def test_stream_prints_a_prediction_every_step_on_a_rolling_window(capsys, model, tmp_path):

@@ -5,8 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from harflow.components.datasets import EVAL, read_ucf101
-from harflow.synth import CLASSES, SynthConfig, clip_motion, generate, render_clip, reversal_symmetric
+from harflow.datasets.records import EVAL
+from harflow.datasets.ucf101 import read_ucf101
+from harflow.datasets.synth import CLASSES, SynthConfig, clip_motion, generate, render_clip, reversal_symmetric
 from harflow.video import read_clip, segment_indices
 
 SMALL = SynthConfig(clips_per_class_train=3, clips_per_class_test=2, frames=12, size=48)

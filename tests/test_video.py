@@ -230,3 +230,115 @@ def test_write_video_refuses_other_containers(tmp_path):
 def test_write_video_wants_uint8_rgb_frames(tmp_path, frames):
     with pytest.raises(ValueError, match="uint8"):
         write_video(tmp_path / "clip.avi", frames)
+
+
+def test_write_video_writes_webm_that_reads_back(tmp_path):
+    write_video(tmp_path / "clip.webm", numbered_frames(6))
+    assert video.probe(tmp_path / "clip.webm").frames == 6
+
+
+# --------------------------------------------------------------------------- probe
+
+
+def test_probe_gives_frames_rate_and_size(tmp_path):
+    write_video(tmp_path / "a.avi", numbered_frames(9, size=24), fps=12.5)
+    info = video.probe(tmp_path / "a.avi")
+    assert (info.frames, info.fps, info.width, info.height) == (9, pytest.approx(12.5), 24, 24)
+    assert info.complete and not info.header_lies
+
+
+def test_probe_recounts_when_the_header_overstates_the_frames(tmp_path, spy):
+    write_video(tmp_path / "liar.avi", numbered_frames(20), fps=10)
+    spy.declared = 200
+    info = video.probe(tmp_path / "liar.avi")
+    assert info.frames == 20 and info.declared_frames == 200 and info.header_lies
+    assert info.frames / info.fps == pytest.approx(2.0)  # the duration of what decodes, not of the header's 200
+
+
+def test_probe_recounts_when_the_header_understates_the_frames(tmp_path, spy):
+    write_video(tmp_path / "liar.avi", numbered_frames(20))
+    spy.declared = 5
+    assert video.probe(tmp_path / "liar.avi").frames == 20
+
+
+def test_probe_stops_counting_at_max_frames_and_trusts_the_header_beyond(tmp_path, spy):
+    write_video(tmp_path / "long.avi", numbered_frames(30))
+    info = video.probe(tmp_path / "long.avi", max_frames=10)
+    assert spy.grabs == 10 and info.frames == 30 and not info.complete
+    spy.declared = 200
+    assert video.probe(tmp_path / "long.avi", max_frames=50).frames == 30  # counted to the end: the header lied
+
+
+@pytest.mark.parametrize("fps", [0.0, 1000.0, float("nan")])
+def test_a_nonsense_frame_rate_is_none(tmp_path, monkeypatch, spy, fps):
+    write_video(tmp_path / "a.avi", numbered_frames(3))
+    real_get = spy.get
+    monkeypatch.setattr(spy, "get", lambda self, prop: fps if prop == cv2.CAP_PROP_FPS else real_get(self, prop))
+    assert video.probe(tmp_path / "a.avi").fps == 0.0 and video.frames_per_second(tmp_path / "a.avi") == 0.0
+
+
+def test_probe_of_a_file_that_is_not_a_video_names_it(tmp_path):
+    (tmp_path / "notes.avi").write_bytes(b"just some text\n" * 50)
+    with pytest.raises(ClipError, match="notes.avi"):
+        video.probe(tmp_path / "notes.avi")
+
+
+# --------------------------------------------------------------------------- read_frames, VideoSource, ClipWriter
+
+
+def test_read_frames_decodes_only_the_asked_frames_in_one_walk(tmp_path, spy):
+    write_video(tmp_path / "a.avi", numbered_frames(30))
+    decoded = video.read_frames(tmp_path / "a.avi", {3, 17, 12}, 16)
+    assert sorted(decoded) == [3, 12, 17] and [frame_numbers(decoded[i][None])[0] for i in (3, 12, 17)] == [3, 12, 17]
+    assert spy.opens == 1 and spy.retrieves == 3 and spy.grabs == 18
+
+
+def test_read_frames_leaves_out_frames_past_the_end(tmp_path):
+    write_video(tmp_path / "a.avi", numbered_frames(5))
+    assert sorted(video.read_frames(tmp_path / "a.avi", [1, 4, 9], 8)) == [1, 4]
+
+
+def test_a_video_source_yields_every_frame_rgb_at_its_own_size(tmp_path):
+    frames = numbered_frames(7, size=20)
+    frames[:, :, :, 0] = 250  # red in RGB
+    write_video(tmp_path / "a.avi", frames, fps=8)
+    with video.VideoSource(tmp_path / "a.avi") as source:
+        read = list(source)
+        assert source.fps == pytest.approx(8) and source.declared_frames == 7
+    assert len(read) == 7 and read[0].shape == (20, 20, 3) and read[0][..., 0].mean() > 200
+
+
+def test_a_source_that_cannot_be_opened_names_it(tmp_path):
+    with pytest.raises(ClipError, match="nothing.avi: cannot be opened"):
+        video.VideoSource(str(tmp_path / "nothing.avi"))
+
+
+def test_a_clip_writer_writes_frame_by_frame_and_refuses_a_changed_size(tmp_path):
+    with video.ClipWriter(tmp_path / "out" / "a.mp4", fps=10) as writer:
+        for frame in numbered_frames(4):
+            writer.write(frame)
+        with pytest.raises(ValueError, match="frame 4 is 16x16"):
+            writer.write(np.zeros((16, 16, 3), np.uint8))
+    assert writer.written == 4 and video.probe(tmp_path / "out" / "a.mp4").frames == 4
+
+
+def test_probe_and_read_counts_and_decodes_in_one_walk_when_the_header_is_right(tmp_path, spy):
+    write_video(tmp_path / "a.avi", numbered_frames(20))
+    info, decoded = video.probe_and_read(tmp_path / "a.avi", lambda n: sample_indices(n, 4), 16)
+    assert info.frames == 20 and sorted(decoded) == sample_indices(20, 4)
+    assert [frame_numbers(decoded[i][None])[0] for i in sorted(decoded)] == sample_indices(20, 4)
+    assert spy.opens == 1 and spy.retrieves == 4
+
+
+def test_probe_and_read_reads_again_for_the_true_count_when_the_header_lies(tmp_path, spy):
+    write_video(tmp_path / "liar.avi", numbered_frames(20))
+    spy.declared = 60
+    info, decoded = video.probe_and_read(tmp_path / "liar.avi", lambda n: sample_indices(n, 4), 16)
+    assert info.frames == 20 and sorted(decoded) == sample_indices(20, 4) and spy.opens == 2
+
+
+def test_probe_and_read_passes_the_capped_count_past_max_frames(tmp_path, spy):
+    write_video(tmp_path / "long.avi", numbered_frames(30))
+    seen = []
+    info, _ = video.probe_and_read(tmp_path / "long.avi", lambda n: seen.append(n) or [0], 16, max_frames=11)
+    assert info.frames == 30 and not info.complete and seen == [11, 11] and spy.opens == 1

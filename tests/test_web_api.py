@@ -7,7 +7,7 @@ in the upload folder afterwards, whatever happened.
 import io
 
 import pytest
-from web_fixtures import export_untrained_model, png_file, write_clip
+from web_fixtures import export_untrained_model, frame_count, png_file, write_clip
 
 from harflow.config import WebConfig
 from harflow.serving.backends import InProcessPredictor
@@ -71,6 +71,15 @@ def test_only_the_first_max_clip_seconds_are_analysed_and_the_answer_says_so(pre
     answer = post(client_for(predictor, uploads, max_clip_seconds=3.0), clips["long"].read_bytes(), "long.avi").get_json()
     assert answer["truncated"] is True and answer["duration_s"] == 6.0 and answer["analysed_s"] == 3.0
     assert answer["timeline"][-1]["end_s"] == 3.0
+
+
+def test_a_clip_whose_header_overstates_its_frames_reports_the_duration_of_what_decodes(predictor, uploads, tmp_path):
+    cut = write_clip(tmp_path / "cut.avi", seed=4, frames=100)  # 4 s at 25 fps, the header says 100 frames
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])  # ... and still does after the cut
+    decoded = frame_count(cut)
+    assert 0 < decoded < 100
+    answer = post(client_for(predictor, uploads), cut.read_bytes(), "cut.avi").get_json()
+    assert answer["duration_s"] == round(decoded / 25, 3) and answer["truncated"] is False and answer["top"]
 
 
 def test_an_empty_file_is_400_and_says_so(predictor, uploads):

@@ -24,9 +24,10 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
-from harflow.components.model_comparison.metrics import categories_for, score, video_scores
+from harflow.components.model_comparison.metrics import score, video_scores
 from harflow.components.model_comparison.report import write_comparison
 from harflow import features
+from harflow.datasets.detect import categories_for, direction_pairs_for
 from harflow.config import PipelineConfig
 from harflow.trainer.data import clip_dataset
 from harflow.trainer.export import MODEL_INFO_FILE
@@ -72,7 +73,8 @@ def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], c
         summary = json.load(handle)
     probabilities, labels, inference_ms = predict_split(path_utils.serving_model_path(model_uri), eval_files)
     scores = score(
-        probabilities, labels, class_names, categories_for(class_names, config.compare.category_map), config.compare.direction_pairs
+        probabilities, labels, class_names, categories_for(class_names, config.compare.category_map),
+        config.compare.direction_pairs or direction_pairs_for(class_names),
     )
     scores.update(video_scores(probabilities, labels, clip_videos(eval_files)))
     history = summary["history"]

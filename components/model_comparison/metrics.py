@@ -2,51 +2,13 @@
 and video-level top-1 / top-5 from several clips per video.
 
 Pure NumPy on (probabilities [N, C], labels [N]), so the tests check the
-numbers on hand-made inputs.
+numbers on hand-made inputs. Which classes form a category or a direction pair
+is the dataset's to say (harflow.datasets.detect.categories_for / direction_pairs_for).
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
-
-# UCF101's five action types (Soomro et al., "UCF101", 2012): 20, 16, 5, 10 and 50 classes.
-UCF101_GROUPS: dict[str, tuple[str, ...]] = {
-    "human-object interaction": (
-        "ApplyEyeMakeup", "ApplyLipstick", "BlowDryHair", "BrushingTeeth", "CuttingInKitchen", "Hammering",
-        "HulaHoop", "JugglingBalls", "JumpRope", "Knitting", "Mixing", "MoppingFloor", "Nunchucks",
-        "PizzaTossing", "ShavingBeard", "SkateBoarding", "SoccerJuggling", "Typing", "WritingOnBoard", "YoYo",
-    ),
-    "body motion": (
-        "BabyCrawling", "BlowingCandles", "BodyWeightSquats", "HandstandPushups", "HandstandWalking",
-        "JumpingJack", "Lunges", "PullUps", "PushUps", "RockClimbingIndoor", "RopeClimbing", "Swing", "TaiChi",
-        "TrampolineJumping", "WalkingWithDog", "WallPushups",
-    ),
-    "human-human interaction": ("BandMarching", "Haircut", "HeadMassage", "MilitaryParade", "SalsaSpin"),
-    "playing instruments": (
-        "Drumming", "PlayingCello", "PlayingDaf", "PlayingDhol", "PlayingFlute", "PlayingGuitar", "PlayingPiano",
-        "PlayingSitar", "PlayingTabla", "PlayingViolin",
-    ),
-}
-UCF101_OTHER_GROUP = "sports"  # the other 50 classes
-SYNTH_GROUPS = {"Move": "translation", "Rotate": "rotation", "Grow": "scale", "Shrink": "scale"}
-
-
-def categories_for(class_names: list[str], category_map: str = "") -> dict[str, str]:
-    """class -> category: the user's JSON map, else UCF101's groups or the synthetic motion kinds, else none."""
-    if category_map:
-        path = Path(category_map)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such category map (a JSON object: class name -> category)")
-        mapping = json.loads(path.read_text())
-        return {name: mapping[name] for name in class_names if name in mapping}
-    grouped = {name: group for group, names in UCF101_GROUPS.items() for name in names}
-    if len(class_names) == 101 and sum(name in grouped for name in class_names) == 51:
-        return {name: grouped.get(name, UCF101_OTHER_GROUP) for name in class_names}
-    synth = {name: kind for name in class_names for prefix, kind in SYNTH_GROUPS.items() if name.startswith(prefix)}
-    return synth if len(synth) == len(class_names) else {}
 
 
 def score(

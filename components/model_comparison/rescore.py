@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import apache_beam as beam
 
-    from harflow.components.datasets import EVAL, read_configured
+    from harflow.datasets.detect import read_configured
+    from harflow.datasets.records import EVAL
     from harflow.components.model_comparison.executor import variant_row
     from harflow.components.model_comparison.report import write_comparison
     from harflow.components.video_example_gen.beam_job import write_examples

@@ -23,7 +23,7 @@ import apache_beam as beam
 import cv2
 import numpy as np
 
-from harflow.components.datasets import EVAL, SPLITS, ClipRecord
+from harflow.datasets.records import EVAL, SPLITS, ClipRecord
 from harflow.components.video_example_gen import statistics
 from harflow import features
 from harflow.config import IngestConfig

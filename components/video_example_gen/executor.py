@@ -17,7 +17,8 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-from harflow.components.datasets import SPLITS, DatasetError, read_configured
+from harflow.datasets.detect import read_configured
+from harflow.datasets.records import SPLITS, DatasetError
 from harflow.components.video_example_gen import statistics
 from harflow.components.video_example_gen.beam_job import encode_jpeg, write_examples  # noqa: F401 (encode_jpeg: re-exported)
 from harflow import features

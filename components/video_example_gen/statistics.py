@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics as stats_lib
 from collections import Counter
 
-from harflow.components.datasets import SPLITS
+from harflow.datasets.records import SPLITS
 
 STATISTICS_MD = "statistics.md"
 STATISTICS_JSON = "statistics.json"

@@ -23,8 +23,8 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from harflow.config import WebConfig
-from harflow.video import ClipError
-from harflow.serving.analysis import VIDEO_SUFFIXES, analyse_clip
+from harflow.video import VIDEO_SUFFIXES, ClipError
+from harflow.serving.analysis import analyse_clip
 
 UPLOAD_FIELD = "clip"  # the multipart form field of POST /api/predict
 
@@ -39,7 +39,9 @@ def create_app(predictor, config: WebConfig = WebConfig()) -> Flask:
 
     @app.get("/")
     def page():
-        return render_template("index.html", config=config, model=predictor.description, classes=predictor.class_names)
+        return render_template(
+            "index.html", config=config, model=predictor.description, classes=predictor.class_names, accept=accepted_files()
+        )
 
     @app.get("/healthz")
     def health():
@@ -95,6 +97,11 @@ def display_name(filename: str) -> str:
     if name in ("", ".", ".."):
         return "upload"
     return name[:120]
+
+
+def accepted_files() -> str:
+    """The upload field's `accept`: any video type, and every suffix harflow.video.VIDEO_SUFFIXES names."""
+    return ",".join(("video/*", *VIDEO_SUFFIXES))
 
 
 def _suffix(name: str) -> str:

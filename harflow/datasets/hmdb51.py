@@ -17,12 +17,34 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harflow.components.datasets import EVAL, TRAIN, VAL, ClipRecord, DatasetError, DatasetIndex, validation_groups
+from harflow.datasets.records import EVAL, TRAIN, VAL, DatasetError, DatasetIndex, existing_root, record, validation_groups
 
 SPLIT_DIR = "testTrainMulti_7030_splits"
 _SPLIT_FILE = re.compile(r"^(?P<cls>.+)_test_split(?P<split>[123])\.txt$")
 _CLIP_NUMBER = re.compile(r"_\d+$")
 _ROLES = {"1": TRAIN, "2": EVAL, "0": None}
+
+# HMDB51's five action types (Kuehne et al., "HMDB: a large video database for human motion recognition", 2011)
+CATEGORY_CLASSES: dict[str, tuple[str, ...]] = {
+    "general facial actions": ("chew", "laugh", "smile", "talk"),
+    "facial actions with object manipulation": ("drink", "eat", "smoke"),
+    "general body movements": (
+        "cartwheel", "clap", "climb", "climb_stairs", "dive", "fall_floor", "flic_flac", "handstand", "jump",
+        "pullup", "pushup", "run", "sit", "situp", "somersault", "stand", "turn", "walk", "wave",
+    ),
+    "body movements with object interaction": (
+        "brush_hair", "catch", "draw_sword", "dribble", "golf", "hit", "kick_ball", "pick", "pour", "push",
+        "ride_bike", "ride_horse", "shoot_ball", "shoot_bow", "shoot_gun", "swing_baseball", "sword_exercise", "throw",
+    ),
+    "body movements for human interaction": ("fencing", "hug", "kick", "kiss", "punch", "shake_hands", "sword"),
+}
+DIRECTION_PAIRS: tuple[str, ...] = ("sit/stand",)  # sitting down is standing up played backwards
+
+
+def categories(class_names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """class -> HMDB51 action type when every class is one of HMDB51's 51; else {}."""
+    known = {name: category for category, names in CATEGORY_CLASSES.items() for name in names}
+    return {name: known[name] for name in class_names} if class_names and all(n in known for n in class_names) else {}
 
 
 def split_folder(root: Path) -> Path | None:
@@ -40,9 +62,7 @@ def source_video(clip_name: str) -> str:
 
 def read_hmdb51(root: str | Path, split: int = 1, val_fraction: float = 0.15) -> DatasetIndex:
     """Index an HMDB51-layout dataset for official split 1, 2 or 3."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: dataset folder not found")
+    root = existing_root(root)
     folder = split_folder(root)
     if folder is None:
         raise DatasetError(f"{root}: no <class>_test_split<N>.txt files here or in {SPLIT_DIR}/ (an HMDB51 dataset needs them)")
@@ -72,14 +92,5 @@ def read_hmdb51(root: str | Path, split: int = 1, val_fraction: float = 0.15) ->
     for clip_id, label, role in entries:
         group = source_video(clip_id)
         split_name = VAL if role == TRAIN and group in held_out else role
-        clips.append(
-            ClipRecord(
-                path=str(root / clip_id),
-                clip_id=clip_id,
-                label=label,
-                label_name=class_names[label],
-                group=group,
-                split=split_name,
-            )
-        )
+        clips.append(record(root, clip_id, label, class_names, group, split_name))
     return DatasetIndex(class_names=class_names, clips=tuple(clips))

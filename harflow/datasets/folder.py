@@ -2,7 +2,7 @@
 
 Layout:
 
-    ROOT/<class>/<clip>.{avi,mp4,mkv,webm,mov}
+    ROOT/<class>/<clip>.<any of harflow.video.VIDEO_SUFFIXES>
     ROOT/<class>/<group>/<clip>.ext            (optional: a sub-folder is the clip's group)
 
 A clip's group is the set of clips that must stay together (cuts of one long
@@ -18,6 +18,9 @@ Whole groups, chosen by a seeded hash of their names, go to `eval`
 without a group is an error unless the user asks for a seeded random split
 (`random_split`), which splits each class's clips on their own, accepting
 that related clips may then land on both sides.
+
+A folder's classes are the user's own, so this layout declares no categories
+and no direction pairs (give them with `--categories` / CompareConfig).
 """
 
 from __future__ import annotations
@@ -25,14 +28,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
-import re
 from pathlib import Path
 
-from harflow.components.datasets import EVAL, TRAIN, VAL, ClipRecord, DatasetError, DatasetIndex, validation_groups
-
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".webm", ".mov")
+from harflow.datasets.records import EVAL, TRAIN, VAL, ClipRecord, DatasetError, DatasetIndex, existing_root, record, ucf_group, validation_groups
+from harflow.video import VIDEO_SUFFIXES
 GROUP_SOURCES = ("auto", "subfolder", "name")
-_UCF_GROUP = re.compile(r"_(g\d+)_", re.IGNORECASE)
 
 
 def _videos(folder: Path) -> list[Path]:
@@ -75,9 +75,7 @@ def group_from_path(clip_id: str, source: str) -> str | None:
     if source in ("auto", "subfolder") and len(parts) > 2:
         return parts[1]
     if source in ("auto", "name"):
-        match = _UCF_GROUP.search(parts[-1])
-        if match:
-            return match.group(1).lower()
+        return ucf_group(parts[-1])
     return None
 
 
@@ -108,9 +106,7 @@ def read_folder(
     seed: int = 0,
 ) -> DatasetIndex:
     """Index a folder-per-class dataset; see the module docstring for groups and splits."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: dataset folder not found")
+    root = existing_root(root)
     folders = class_folders(root)
     if not folders:
         raise DatasetError(f"{root}: no class folders holding {'/'.join(s[1:] for s in VIDEO_SUFFIXES)} files")
@@ -136,7 +132,7 @@ def read_folder(
             )
         group_of[clip_id] = group
     split_of = split_groups(set(group_of.values()), test_fraction, val_fraction, seed)
-    records = [_record(root, clip_id, label, class_names, group_of[clip_id], split_of[group_of[clip_id]]) for clip_id, label in clips]
+    records = [record(root, clip_id, label, class_names, group_of[clip_id], split_of[group_of[clip_id]]) for clip_id, label in clips]
     return DatasetIndex(class_names, tuple(records))
 
 
@@ -150,9 +146,5 @@ def _random_split(root, clips, class_names, test_fraction, val_fraction, seed) -
         n_val = round(val_fraction * (len(members) - n_eval))
         for position, clip_id in enumerate(members):
             split = EVAL if position < n_eval else VAL if position < n_eval + n_val else TRAIN
-            records.append(_record(root, clip_id, label, class_names, clip_id, split))
+            records.append(record(root, clip_id, label, class_names, clip_id, split))
     return records
-
-
-def _record(root: Path, clip_id: str, label: int, class_names, group: str, split: str) -> ClipRecord:
-    return ClipRecord(str(root / clip_id), clip_id, label, class_names[label], group, split)

@@ -57,6 +57,9 @@ CLASSES: tuple[str, ...] = (
     "Grow",
     "Shrink",
 )
+# the motion kinds (ModelComparison's per-category accuracy) and the twins that are each other's time reversal
+MOTION_KINDS = {"Move": "translation", "Rotate": "rotation", "Grow": "scale", "Shrink": "scale"}
+DIRECTION_PAIRS: tuple[str, ...] = ("MoveLeft/MoveRight", "MoveUp/MoveDown", "RotateClockwise/RotateAnticlockwise", "Grow/Shrink")
 TEST_GROUPS = tuple(range(1, 8))
 TRAIN_GROUPS = tuple(range(8, 26))
 MARKER_FILE = "harflow-synth.json"
@@ -91,6 +94,12 @@ class SynthConfig:
             raise ValueError(f"frames must be at least 32 pixels, got {self.size}")
         if self.fps <= 0:
             raise ValueError(f"fps must be positive, got {self.fps}")
+
+
+def categories(class_names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """class -> motion kind when every class is a synthetic one (MoveLeft -> translation, ...); else {}."""
+    kinds = {name: kind for name in class_names for prefix, kind in MOTION_KINDS.items() if name.startswith(prefix)}
+    return kinds if class_names and len(kinds) == len(class_names) else {}
 
 
 def reversal_symmetric(frames: int, num_frames: int, clips: int = 1) -> bool:

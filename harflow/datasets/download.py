@@ -25,6 +25,8 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
+from harflow.datasets.hmdb51 import SPLIT_DIR as HMDB_SPLIT_DIR  # standard library only, like this module
+
 SOURCES = {
     "ucf101": (
         "https://www.crcv.ucf.edu/data/UCF101/UCF101.rar",
@@ -35,8 +37,9 @@ SOURCES = {
         "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar",
     ),
 }
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".webm", ".mov")
-HMDB_SPLIT_DIR = "testTrainMulti_7030_splits"
+# both official archives hold AVI videos only (harflow.video.VIDEO_SUFFIXES is what the readers take;
+# it is not imported here because harflow.video needs OpenCV and this module runs on the host's Python)
+ARCHIVE_VIDEO_SUFFIX = ".avi"
 _UCF_SPLIT_FILE = re.compile(r"^(classInd|trainlist0[123]|testlist0[123])\.txt$")
 _HMDB_SPLIT_FILE = re.compile(r"^.+_test_split[123]\.txt$")
 CHUNK = 1 << 20
@@ -169,13 +172,13 @@ def arrange(dataset: str, extracted: Path, root: Path) -> tuple[int, int]:
             destination = root / path.name
         elif dataset == "hmdb51" and _HMDB_SPLIT_FILE.match(path.name):
             destination = root / HMDB_SPLIT_DIR / path.name
-        elif path.suffix.lower() in VIDEO_SUFFIXES:
+        elif path.suffix.lower() == ARCHIVE_VIDEO_SUFFIX:
             destination = root / path.parent.name / path.name  # <class>/<clip>
         else:
             continue
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(path), destination)
-        if destination.suffix.lower() in VIDEO_SUFFIXES:
+        if destination.suffix.lower() == ARCHIVE_VIDEO_SUFFIX:
             videos += 1
         else:
             splits += 1

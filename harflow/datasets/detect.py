@@ -1,0 +1,100 @@
+"""Which layout a dataset folder has, and the one entry point that reads any of them.
+
+Three layouts, chosen by name or detected (`detect_layout`): `ucf101`
+(harflow.datasets.ucf101; the synthetic dataset uses it), `hmdb51`
+(harflow.datasets.hmdb51) and `folder`, a folder per class
+(harflow.datasets.folder). This module imports the layouts; they import only
+harflow.datasets.records, so there is no cycle.
+
+Categories and direction pairs (ModelComparison's per-category and
+per-direction-pair accuracy) belong to the layout whose classes they name:
+`categories_for` and `direction_pairs_for` ask each layout in turn.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harflow.datasets import folder, hmdb51, synth, ucf101
+from harflow.datasets.records import DatasetError, DatasetIndex, existing_root
+
+LAYOUTS = ("ucf101", "hmdb51", "folder")  # what `--dataset` accepts, besides "auto"
+_CLASS_OWNERS = (ucf101, hmdb51, synth)  # the datasets whose class names are known in advance
+
+
+def detect_layout(root: str | Path) -> str:
+    """Which layout a dataset folder has, from the files it holds; DatasetError when none or ambiguous.
+
+    ucf101: classInd.txt; hmdb51: <class>_test_split<N>.txt files (in the root or
+    in testTrainMulti_7030_splits/); folder: neither, but class folders of videos.
+    """
+    root = existing_root(root)
+    found = []
+    if (root / "classInd.txt").is_file():
+        found.append("ucf101")
+    if hmdb51.split_folder(root) is not None:
+        found.append("hmdb51")
+    if len(found) > 1:
+        raise DatasetError(f"{root}: looks like both {' and '.join(found)}; choose one with --dataset")
+    if found:
+        return found[0]
+    if folder.class_folders(root):
+        return "folder"
+    raise DatasetError(
+        f"{root}: no dataset layout found: {root / 'classInd.txt'} not found (UCF101), no *_test_splitN.txt "
+        "here or in testTrainMulti_7030_splits/ (HMDB51), no class folders of videos (folder); see docs/ingestion.md"
+    )
+
+
+def read_dataset(kind: str, root: str | Path, split: int = 1, val_fraction: float = 0.15, **options) -> DatasetIndex:
+    """Index `root` with the reader of layout `kind` ("auto": detect it).
+
+    options go to the folder reader (groups, random_split, test_fraction, seed).
+    """
+    if kind == "auto":
+        kind = detect_layout(root)
+    if kind == "ucf101":
+        return ucf101.read_ucf101(root, split=split, val_fraction=val_fraction)
+    if kind == "hmdb51":
+        return hmdb51.read_hmdb51(root, split=split, val_fraction=val_fraction)
+    if kind == "folder":
+        return folder.read_folder(root, val_fraction=val_fraction, **options)
+    raise DatasetError(f"unknown dataset layout {kind!r}; choose one of auto, {', '.join(LAYOUTS)}")
+
+
+def read_configured(ingest) -> DatasetIndex:
+    """The index a harflow.config.IngestConfig describes (its dataset root, layout, split and options)."""
+    return read_dataset(
+        ingest.dataset,
+        ingest.dataset_root,
+        split=ingest.split,
+        val_fraction=ingest.val_fraction,
+        groups=ingest.groups,
+        random_split=ingest.random_split,
+        test_fraction=ingest.test_fraction,
+        seed=ingest.split_seed,
+    )
+
+
+def categories_for(class_names: list[str] | tuple[str, ...], category_map: str = "") -> dict[str, str]:
+    """class -> category: the user's JSON map, else the categories of the dataset whose classes these are, else {}."""
+    if category_map:
+        path = Path(category_map)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such category map (a JSON object: class name -> category)")
+        mapping = json.loads(path.read_text())
+        return {name: mapping[name] for name in class_names if name in mapping}
+    for owner in _CLASS_OWNERS:
+        found = owner.categories(class_names)
+        if found:
+            return found
+    return {}
+
+
+def direction_pairs_for(class_names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The "A/B" class pairs that differ only by direction, as declared by the datasets these classes come from."""
+    present = set(class_names)
+    return tuple(
+        pair for owner in _CLASS_OWNERS for pair in owner.DIRECTION_PAIRS if set(pair.split("/")) <= present
+    )

@@ -1,0 +1,102 @@
+"""UCF101 reader: classInd.txt and the official train/test lists decide each clip's label and split.
+
+Layout (the embedded synthetic dataset, harflow.datasets.synth, uses it too):
+
+    ROOT/classInd.txt              "1 ApplyEyeMakeup" ...  (1-based)
+    ROOT/trainlist01.txt           "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1"
+    ROOT/testlist01.txt            "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi"
+    ROOT/<Class>/v_<Class>_gNN_cNN.avi
+
+The official train list is divided into `train` and `val` by whole groups
+(clips of one group are cuts of one long video, so splitting a group would
+leak); the official test list is the `eval` split.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harflow.datasets.records import EVAL, TRAIN, VAL, DatasetError, DatasetIndex, existing_root, group_of, record, validation_groups
+
+# UCF101's five action types (Soomro et al., "UCF101", 2012): 20, 16, 5, 10 and 50 classes.
+CATEGORY_CLASSES: dict[str, tuple[str, ...]] = {
+    "human-object interaction": (
+        "ApplyEyeMakeup", "ApplyLipstick", "BlowDryHair", "BrushingTeeth", "CuttingInKitchen", "Hammering",
+        "HulaHoop", "JugglingBalls", "JumpRope", "Knitting", "Mixing", "MoppingFloor", "Nunchucks",
+        "PizzaTossing", "ShavingBeard", "SkateBoarding", "SoccerJuggling", "Typing", "WritingOnBoard", "YoYo",
+    ),
+    "body motion": (
+        "BabyCrawling", "BlowingCandles", "BodyWeightSquats", "HandstandPushups", "HandstandWalking",
+        "JumpingJack", "Lunges", "PullUps", "PushUps", "RockClimbingIndoor", "RopeClimbing", "Swing", "TaiChi",
+        "TrampolineJumping", "WalkingWithDog", "WallPushups",
+    ),
+    "human-human interaction": ("BandMarching", "Haircut", "HeadMassage", "MilitaryParade", "SalsaSpin"),
+    "playing instruments": (
+        "Drumming", "PlayingCello", "PlayingDaf", "PlayingDhol", "PlayingFlute", "PlayingGuitar", "PlayingPiano",
+        "PlayingSitar", "PlayingTabla", "PlayingViolin",
+    ),
+}
+OTHER_CATEGORY = "sports"  # the other 50 classes
+DIRECTION_PAIRS: tuple[str, ...] = ()  # no two UCF101 classes differ only by direction
+
+
+def categories(class_names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """class -> UCF101 action type when `class_names` are UCF101's 101 classes; else {}."""
+    known = {name: category for category, names in CATEGORY_CLASSES.items() for name in names}
+    if len(class_names) == 101 and sum(name in known for name in class_names) == len(known):
+        return {name: known.get(name, OTHER_CATEGORY) for name in class_names}
+    return {}
+
+
+def _lines(path: Path, what: str = "split file") -> list[str]:
+    if not path.is_file():
+        raise DatasetError(f"{path}: {what} not found (a UCF101-layout dataset needs classInd.txt and its split lists)")
+    return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+
+
+def read_class_index(path: Path) -> tuple[str, ...]:
+    """classInd.txt -> class names in label order."""
+    entries = []
+    for number, line in enumerate(_lines(path, "class index"), 1):
+        parts = line.split()
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise DatasetError(f"{path}:{number}: expected '<index> <ClassName>', got {line!r}")
+        entries.append((int(parts[0]), parts[1]))
+    indices = sorted(index for index, _ in entries)
+    if indices != list(range(1, len(entries) + 1)):
+        raise DatasetError(f"{path}: class indices must be 1..{len(entries)} without gaps")
+    return tuple(name for _, name in sorted(entries))
+
+
+def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15) -> DatasetIndex:
+    """Index a UCF101-layout dataset for official split 1, 2 or 3."""
+    root = existing_root(root)
+    class_names = read_class_index(root / "classInd.txt")
+    label_of = {name.lower(): index for index, name in enumerate(class_names)}
+
+    def label_for(clip_id: str, list_file: Path, number: int) -> int:
+        class_dir = clip_id.split("/")[0].lower()
+        if class_dir not in label_of:
+            raise DatasetError(f"{list_file}:{number}: class folder {class_dir!r} is not in classInd.txt")
+        return label_of[class_dir]
+
+    train_entries = []
+    train_list = root / f"trainlist0{split}.txt"
+    for number, line in enumerate(_lines(train_list), 1):
+        parts = line.split()
+        clip_id = parts[0].replace("\\", "/")
+        label = label_for(clip_id, train_list, number)
+        if len(parts) > 1 and int(parts[1]) - 1 != label:
+            raise DatasetError(f"{train_list}:{number}: label {parts[1]} disagrees with classInd.txt for {clip_id}")
+        train_entries.append((clip_id, label))
+    held_out = validation_groups({group_of(c) for c, _ in train_entries}, val_fraction)
+
+    clips = [
+        record(root, clip_id, label, class_names, group_of(clip_id), VAL if group_of(clip_id) in held_out else TRAIN)
+        for clip_id, label in train_entries
+    ]
+    test_list = root / f"testlist0{split}.txt"
+    for number, line in enumerate(_lines(test_list), 1):
+        clip_id = line.split()[0].replace("\\", "/")
+        clips.append(record(root, clip_id, label_for(clip_id, test_list, number), class_names, group_of(clip_id), EVAL))
+    return DatasetIndex(class_names=class_names, clips=tuple(clips))
