@@ -34,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.report import markdown_table, write_section  # noqa: E402
+from harflow.artifacts import SERVING_SIGNATURE  # noqa: E402
 
 NAME = "inference"
 
@@ -97,7 +98,7 @@ def main() -> None:
             ("plain Keras TimeDistributed(MobileNetV2) + GRU (reference)", plain),
         ):
             export_saved_model(model, f"{folder}/{len(served)}", names, ingest)
-            signature = tf.saved_model.load(f"{folder}/{len(served)}").signatures["serving_default"]
+            signature = tf.saved_model.load(f"{folder}/{len(served)}").signatures[SERVING_SIGNATURE]
             served[label] = (lambda s=signature: s(frames=clip)["probabilities"])
         outputs = {label: call().numpy() for label, call in served.items()}
         labels = list(served)
@@ -128,7 +129,7 @@ def main() -> None:
     body = (
         f"One clip of {t} frames of {size}x{size} (uint8), batch 1; median and fastest of {args.rounds} rounds, "
         f"each case once per round in turn; TensorFlow held to {args.threads} threads; random weights. "
-        "The first three rows are exported SavedModels (trainer/export.py's serving_default, what TF Serving runs); "
+        f"The first three rows are exported SavedModels (trainer/export.py's {SERVING_SIGNATURE}, what TF Serving runs); "
         f"before and after hold the same weights and agree to {same:.1e}.\n\n"
         + markdown_table(["model", "median s", "fastest s", "x before"], rows)
         + "\n\nThe cause: FoldedTimeDistributed folded all frames into one CNN call, and MobileNetV2 on 16 frames of "

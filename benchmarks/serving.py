@@ -5,8 +5,8 @@
 
 "End to end" is what a user waits for: decode and sample the clip
 (serving.inputs.clip_input, as training did), predict, answer the top-5
-classes. In process: serving.predict.LoadedModel.predict_clip. Over gRPC:
-serving.clients.GrpcClient against serving.standin.GrpcStandIn, an in-process
+classes. Both through serving.predictor's predict_file: in process,
+open_predictor(model=...); over gRPC, open_predictor(server=...) against tests/tf_serving_standin.py (GrpcStandIn), an in-process
 STAND-IN for TF Serving's PredictionService (TF Serving's binary is not
 available here), so server and client share this machine's cores, as they
 would on a 2-core serving box running both.
@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.report import markdown_table, write_section  # noqa: E402
+from harflow.serving.predictor import open_predictor, predict_file  # noqa: E402
 
 NAME = "serving"
 CLASS_NAMES = [f"class{i:02d}" for i in range(101)]  # UCF101's class count
@@ -100,18 +101,17 @@ def time_calls(call, clips: list[Path]) -> list[float]:
 
 
 def concurrent(make_client, clips: list[Path], clients: int) -> tuple[list[float], float]:
-    """`clients` threads, each with its own client, each predicting every clip; (latencies, wall seconds)."""
+    """`clients` threads, each with its own predictor (warmed up as it opens), each predicting every clip; (latencies, wall seconds)."""
     latencies, lock = [], threading.Lock()
     barrier = threading.Barrier(clients + 1)
 
     def work() -> None:
         client = make_client()
-        client.predict_clip(clips[0])
         barrier.wait()
         mine = []
         for clip in clips:
             started = time.perf_counter()
-            client.predict_clip(clip)
+            predict_file(client, clip, top=5)
             mine.append(time.perf_counter() - started)
         client.close()
         with lock:
@@ -128,22 +128,20 @@ def concurrent(make_client, clips: list[Path], clients: int) -> tuple[list[float
 
 
 def measure(label: str, base: Path, clips: list[Path], clients: int) -> list[list[object]]:
-    from harflow.serving.clients import GrpcClient
-    from harflow.serving.predict import load_model
-    from harflow.serving.standin import GrpcStandIn
+    from tests.tf_serving_standin import GrpcStandIn
 
     from harflow.config import ServingConfig
     from harflow.serving.inputs import clip_input
 
-    model = load_model(base)
+    model = open_predictor(model=base)
     decode = time_calls(lambda clip: clip_input(clip, model.num_frames, model.image_size), clips)
-    local = time_calls(lambda clip: model.predict_clip(clip, top=5), clips)
+    local = time_calls(lambda clip: predict_file(model, clip, top=5), clips)
     with GrpcStandIn("harflow", base, workers=clients) as server:
         patient = ServingConfig(timeout_s=300.0)  # the first call builds the graph: slow on a busy machine
-        client = GrpcClient(server.target, patient)
-        remote = time_calls(lambda clip: client.predict_clip(clip).top(5), clips)
+        client = open_predictor(server=server.target, serving=patient)
+        remote = time_calls(lambda clip: predict_file(client, clip, top=5), clips)
         client.close()
-        loaded, wall = concurrent(lambda: GrpcClient(server.target, patient), clips, clients)
+        loaded, wall = concurrent(lambda: open_predictor(server=server.target, serving=patient), clips, clients)
     spec = f"{model.num_frames} frames of {model.image_size}x{model.image_size}"
     rows = [[label, spec, "decode + sample only", 1, f"{statistics.median(decode):.3f}", f"{percentile(decode, 95):.3f}", "-"]]
     for mode, seconds in (("in process", local), ("gRPC (stand-in)", remote)):
@@ -187,7 +185,7 @@ def main() -> None:
         f"One {args.seconds:g}-s 320x240 clip (25 fps MJPG) end to end: decode and sample it (serving.inputs.clip_input), "
         f"predict, answer the top 5. {args.clips} different clips, each timed once per mode after a warm-up; "
         f"with {args.clients} clients, each client thread sends every clip ({args.clients * args.clips} requests). "
-        "gRPC goes to serving.standin.GrpcStandIn, an in-process stand-in for TF Serving's PredictionService "
+        "gRPC goes to tests/tf_serving_standin.py (GrpcStandIn), an in-process stand-in for TF Serving's PredictionService "
         "(no TF Serving binary here): server and clients share the machine's cores. "
         "The goal model is the model zoo's mobilenet_v2+gru (trainer.model.build_model: MobileNetV2 with random weights "
         "-> GRU(64), 101 classes), the default model is small+gru; both exported with trainer/export.py. "

@@ -30,14 +30,17 @@ from report import markdown_table, write_section  # noqa: E402
 
 
 class FixedPredictor:
-    """A stand-in predictor: fixed probabilities, no model (this benchmark measures reading)."""
+    """A serving.predictor.Predictor with fixed probabilities and no model (this benchmark measures reading)."""
 
-    num_frames, image_size, class_names = 8, 64, ["a", "b"]
+    num_frames, image_size, classes, description = 8, 64, ["a", "b"], "fixed probabilities"
 
-    def probabilities(self, clips):
+    def predict(self, clips):
         import numpy as np
 
         return np.tile([0.6, 0.4], (len(clips), 1))
+
+    def close(self) -> None:
+        pass
 
 
 def two_walks(path: Path, predictor, config) -> None:

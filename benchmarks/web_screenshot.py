@@ -85,12 +85,12 @@ def main() -> None:
         raise SystemExit(f"no headless browser: {reason}")
 
     from harflow.config import WebConfig
-    from harflow.serving.backends import InProcessPredictor
+    from harflow.serving.predictor import open_predictor
     from harflow.serving.web.server import BackgroundServer
 
     with tempfile.TemporaryDirectory(prefix="harflow-screenshot-") as tmp:
         clip = actions_clip(Path(tmp) / "three actions.webm", args.actions.split(","))
-        with BackgroundServer(InProcessPredictor(args.model), WebConfig(host="127.0.0.1", port=0)) as server:
+        with BackgroundServer(open_predictor(model=args.model), WebConfig(host="127.0.0.1", port=0)) as server:
             driver = chromium()
             try:
                 shown = upload_through_the_page(driver, server.url, clip)

@@ -1,36 +1,35 @@
-"""`python -m harflow ...`: the command line.
+"""`python -m harflow ...`: the command line (harflow.cli), installed or from a clone.
 
-Installed (pip install), `harflow.cli` is importable and runs the command. In a clone run by
-bin/harflow or make on the host's own Python, only the ground package `harflow/` is on the path
-(the stages live in the top-level folders, installed as harflow.* by pyproject.toml's package-dir):
-then `harflow env ...` is answered here and every other command runs inside harflow's environment,
-which installs the clone (editable) and so has all of harflow.
+Installed (pip install, or a clone's editable install inside harflow's environment), `harflow.cli`
+is importable. In a clone run by bin/harflow or make on the host's own Python, only the ground
+package `harflow/` is on the path; the command line then comes from the clone's cli/ folder (what
+pyproject.toml's package-dir installs as harflow.cli), so parsing, --help and --version run on the
+host, and harflow.cli.main decides where the command runs.
 """
 
+import importlib.util
 import sys
 
 
-def main() -> int:
-    argv = sys.argv[1:]
-    verbose = argv[:1] in (["-v"], ["--verbose"])
-    if verbose:
-        import os
-
-        os.environ["HARFLOW_DEBUG"] = "1"  # every log line (harflow.env_quiet); the command line parses -v too
-    if argv[verbose:][:1] == ["env"]:
-        from harflow import env
-
-        return env.main(argv[verbose + 1 :])
+def command_line():
+    """The module harflow.cli: installed, or the clone's cli/ folder under that name."""
     try:
-        from harflow.cli import main as cli_main
+        import harflow.cli as cli
     except ModuleNotFoundError as error:
         from harflow import env
 
-        if not (error.name or "").startswith("harflow.cli") or env.inside():
+        if error.name != "harflow.cli" or not env.source_checkout():
             raise
+        folder = env.REPO_ROOT / "cli"
+        spec = importlib.util.spec_from_file_location("harflow.cli", folder / "__init__.py", submodule_search_locations=[str(folder)])
+        cli = importlib.util.module_from_spec(spec)
+        sys.modules["harflow.cli"] = cli
+        spec.loader.exec_module(cli)
+    return cli
 
-        return env.main(["run", "--", "python", "-m", "harflow", *argv])
-    return cli_main(argv)
+
+def main() -> int:
+    return command_line().main(sys.argv[1:])
 
 
 if __name__ == "__main__":

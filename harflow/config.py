@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harflow.artifacts import SERVING_SIGNATURE
+
 
 @dataclass(frozen=True)
 class IngestConfig:
@@ -166,6 +168,25 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class TrainerConfig:
+    """What one TFX Trainer is given (its custom_config), and nothing more, so that TFX's cache reuses it
+    when only other components' settings change: its variant's TrainConfig, the ingest settings its
+    examples were written with (frames, size, colour: the model's input) and where resume state goes."""
+
+    train: TrainConfig
+    ingest: IngestConfig
+    resume_root: str  # Keras BackupAndRestore state, one folder per variant and data (trainer/task.py)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainerConfig":
+        data = json.loads(text)
+        return cls(train=TrainConfig(**data["train"]), ingest=IngestConfig(**data["ingest"]), resume_root=data["resume_root"])
+
+
+@dataclass(frozen=True)
 class GateConfig:
     """What a model must reach to be blessed and pushed."""
 
@@ -189,7 +210,7 @@ class ServingConfig:
     """How clients reach a model server (TF Serving, or its stand-ins in tests)."""
 
     model_name: str = "harflow"  # the name in TF Serving's models.config / --model_name
-    signature: str = "serving_default"
+    signature: str = SERVING_SIGNATURE
     version: int | None = None  # None: the server's newest version
     timeout_s: float = 30.0  # per request; a server's first call on a model builds its graph (seconds)
 
@@ -242,6 +263,30 @@ class CompareConfig:
         for pair in self.direction_pairs:
             if pair.count("/") != 1:
                 raise ValueError(f"direction pair {pair!r} is not CLASS/CLASS")
+        if self.timing_runs < 1:
+            raise ValueError(f"timing_runs must be >= 1, not {self.timing_runs}")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """The embedded synthetic dataset (harflow/datasets/synth.py, `harflow synth` and `demo`)."""
+
+    clips_per_class_train: int = 64
+    clips_per_class_test: int = 16
+    frames: int = 33  # odd: ingestion then samples a clip and its time reversal at mirrored frames (harflow/datasets/synth.py)
+    size: int = 96  # square frames, pixels
+    fps: float = 25.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.clips_per_class_train < 1 or self.clips_per_class_test < 1:
+            raise ValueError("a synthetic dataset needs at least 1 train and 1 test clip per class")
+        if self.frames < 2:
+            raise ValueError(f"clips need at least 2 frames to show motion, got {self.frames}")
+        if self.size < 32:
+            raise ValueError(f"frames must be at least 32 pixels, got {self.size}")
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
 
 
 @dataclass(frozen=True)

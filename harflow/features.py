@@ -23,8 +23,7 @@ CLIP_INDEX = "clip_index"  # int64: which of the video's equal segments the clip
 # every feature but the JPEG frames: what TFDV summarises (pipeline.tfdv_components)
 SMALL_FEATURES = (LABEL, LABEL_NAME, CLIP_ID, GROUP, NUM_FRAMES, HEIGHT, WIDTH, SOURCE_FRAMES, PADDED, PARTIAL)
 
-CLASS_NAMES_FILE = "class_names.txt"  # beside the Split-* folders of an Examples artifact
-REJECTS_FILE = "rejects.jsonl"  # likewise: one JSON line per clip that could not be read
+REJECTS_FILE = "rejects.jsonl"  # beside the Split-* folders of an Examples artifact: one JSON line per unreadable clip
 
 
 # --------------------------------------------------------------------------- writing an Example without TensorFlow

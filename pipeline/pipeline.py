@@ -7,6 +7,16 @@
 The Evaluator blesses the candidate only if its accuracy on the eval split
 clears the floor and does not fall below the last blessed model's; the
 Pusher copies only a blessed model into the TF Serving base path.
+
+Each component gets only its own settings (TFX caches an execution by its
+inputs and parameters, so a setting given to a component that does not use it
+would re-run that component whenever it changes): VideoExampleGen the ingest
+settings that shape its examples, each Trainer a TrainerConfig (its variant,
+the examples' shape, its resume folder), ModelComparison the CompareConfig and
+the variants' order, the Evaluator the gate (eval_config), the Pusher the
+serving base path and how many versions to keep. Beam's options (workers,
+runner) are execution-only: local runs hand them over at run time
+(pipeline/runner.py) instead of writing them into the components' specs.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from harflow.config import PipelineConfig
+from harflow.config import GateConfig, IngestConfig, PipelineConfig, TrainConfig, TrainerConfig, join_path
 
 TRAINER_RUN_FN = "harflow.trainer.task.run_fn"
 TRAINER_ID_PREFIX = "trainer_"
@@ -39,7 +49,7 @@ def dataset_fingerprint(root: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def eval_config(config: PipelineConfig):
+def eval_config(gate: GateConfig):
     """TFMA on the eval split: what is measured, how it is sliced, and the blessing rule.
 
     Metrics: accuracy (the gate), top-k accuracy, example count and the
@@ -51,7 +61,8 @@ def eval_config(config: PipelineConfig):
     import tensorflow_model_analysis as tfma
     from tensorflow_model_analysis.proto import config_pb2
 
-    gate = config.gate
+    from harflow import artifacts, features
+
     # The rule holds on the whole eval split (the unsliced slice); a bare `threshold`
     # would apply to every slice, i.e. demand the floor of each class too.
     rule = tfma.MetricThreshold(
@@ -67,7 +78,9 @@ def eval_config(config: PipelineConfig):
     )
     top_k = tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy", config=f'{{"k": {gate.top_k}}}')
     return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(signature_name="serving_examples", label_key="label", prediction_key="probabilities")],
+        model_specs=[
+            tfma.ModelSpec(signature_name=artifacts.EXAMPLES_SIGNATURE, label_key=features.LABEL, prediction_key=artifacts.PROBABILITIES_OUTPUT)
+        ],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["label_name"])],
         metrics_specs=[
             tfma.MetricsSpec(
@@ -82,11 +95,13 @@ def eval_config(config: PipelineConfig):
     )
 
 
-def create_pipeline(config: PipelineConfig, metadata_connection_config=None, runtime_parameters=None):
+def create_pipeline(config: PipelineConfig, metadata_connection_config=None, runtime_parameters=None, beam_args_in_spec=True):
     """Build the TFX pipeline for `config` (paths should be absolute: see PipelineConfig.absolute).
 
     `runtime_parameters` (Kubeflow, kubeflow/compile.py): TFX RuntimeParameters by name
     (dataset_root, dataset, split, serving_base) that replace those settings at run time.
+    `beam_args_in_spec=False`: config.beam_args are left out of the components' specs (and so out
+    of TFX's cache key); the runner must then hand them over (pipeline/runner.py, as run_locally does).
     """
     from tfx import v1 as tfx
 
@@ -100,7 +115,7 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None, run
         components=[*ingest, *training, *gate],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=list(config.beam_args),
+        beam_pipeline_args=list(config.beam_args) if beam_args_in_spec else [],
     )
 
 
@@ -109,7 +124,7 @@ def ingest_components(config: PipelineConfig, runtime: dict | None = None):
     from harflow.components.video_example_gen.component import VideoExampleGen
 
     example_gen = VideoExampleGen(
-        ingest_config_json=_json(config.ingest),
+        ingest_config_json=example_gen_settings(config.ingest),
         dataset_fingerprint=dataset_fingerprint(config.ingest.dataset_root),
         overrides={name: value for name, value in (runtime or {}).items() if name in ("dataset_root", "dataset", "split")},
     )
@@ -117,6 +132,21 @@ def ingest_components(config: PipelineConfig, runtime: dict | None = None):
     if not config.ingest.tfdv_statistics:
         return [example_gen], examples
     return [example_gen, *tfdv_components(examples)], examples
+
+
+def example_gen_settings(ingest: IngestConfig) -> str:
+    """VideoExampleGen's ingest_config: IngestConfig as JSON without tfdv_statistics (it adds components, not examples)."""
+    import dataclasses
+    import json
+
+    fields = dataclasses.asdict(ingest)
+    del fields["tfdv_statistics"]
+    return json.dumps(fields, sort_keys=True)
+
+
+def trainer_settings(config: PipelineConfig, train: TrainConfig) -> str:
+    """One Trainer's custom_config["harflow"]: a TrainerConfig as JSON (trainer/task.py reads it)."""
+    return TrainerConfig(train=train, ingest=config.ingest, resume_root=join_path(config.work_dir, "resume", config.name)).to_json()
 
 
 def tfdv_components(examples):
@@ -141,33 +171,32 @@ def training_components(config: PipelineConfig, examples):
     """Examples -> one Trainer per variant -> ModelComparison. Returns (components, the candidate Model channel).
 
     Each variant (config.train.variants, or the one backbone+head) gets its own
-    TFX Trainer, `trainer_<backbone>_<head>`, whose custom_config is the config
-    with that variant's train section. ModelComparison scores them all on the
+    TFX Trainer, `trainer_<backbone>_<head>`, whose custom_config is that
+    variant's TrainerConfig (trainer_settings). ModelComparison scores them all on the
     eval split, writes the comparison table and plots, and outputs the best
     variant's model: the candidate (docs/comparison.md).
     """
-    import dataclasses
-
     from tfx import v1 as tfx
 
     from harflow.components.model_comparison.component import ModelComparison
 
     trainers = []
-    for train in config.train.variant_configs():
-        variant_config = dataclasses.replace(config, train=train)
+    variants = config.train.variant_configs()
+    for train in variants:
         trainers.append(
             tfx.components.Trainer(
                 run_fn=TRAINER_RUN_FN,
                 examples=examples,
                 train_args=tfx.proto.TrainArgs(splits=["train"]),
                 eval_args=tfx.proto.EvalArgs(splits=["val"]),
-                custom_config={"harflow": variant_config.to_json()},
+                custom_config={"harflow": trainer_settings(config, train)},
             ).with_id(trainer_id(train.variant))
         )
     comparison = ModelComparison(
         examples=examples,
         models=[trainer.outputs["model"] for trainer in trainers],
-        harflow_config_json=config.to_json(),
+        compare_config_json=_json(config.compare),
+        variant_order=[train.variant for train in variants],
     ).with_id("model_comparison")
     return [*trainers, comparison], comparison.outputs["model"]
 
@@ -193,11 +222,11 @@ def gate_and_push_components(config: PipelineConfig, examples, model, runtime: d
 
     `model` is one Model channel (one trainer's, or the pick of several). The
     Pusher writes the next integer version of the serving base path atomically
-    and keeps the newest `gate.keep_versions` (serving.pusher).
+    and keeps the newest `gate.keep_versions` (components/pusher).
     """
     from tfx import v1 as tfx
 
-    from harflow.serving.pusher import VersionedPusher
+    from harflow.components.pusher.component import VersionedPusher
 
     baseline = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -209,7 +238,7 @@ def gate_and_push_components(config: PipelineConfig, examples, model, runtime: d
         example_splits=["eval"],
         model=model,
         baseline_model=baseline.outputs["model"],
-        eval_config=eval_config(config),
+        eval_config=eval_config(config.gate),
     )
     pusher = VersionedPusher(
         model=model,

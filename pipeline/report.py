@@ -121,3 +121,13 @@ def evaluation_markdown(run: RunSummary, matrix: np.ndarray | None, class_names:
         markdown_table(["true \\ predicted", *short], [[f"{s} {name}", *matrix[i].tolist()] for i, (s, name) in enumerate(zip(short, class_names))]),
     ]
     return "\n".join(lines) + "\n"
+
+
+def evaluation_page(run: RunSummary) -> str:
+    """evaluation_markdown of `run`, with its confusion matrix and class names read from its artifacts."""
+    from harflow.artifacts import model_class_names
+    from harflow.pipeline.run import read_confusion_matrix
+
+    names = model_class_names(run.model_uri)
+    matrix = read_confusion_matrix(run.evaluation_uri, len(names)) if run.evaluation_uri and names else None
+    return evaluation_markdown(run, matrix, names)

@@ -59,15 +59,16 @@ def run_locally(config: PipelineConfig) -> Outcome:
     logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_BEAM_WORKER_CHATTER)
 
     config = config.absolute()
-    pipeline = create_pipeline(config, metadata_connection_config=metadata_config(config))
-    if config.runner == "beam":
-        from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
+    if config.runner == "beam":  # Beam's options at run time: a new worker count re-runs nothing (pipeline/runner.py)
+        from harflow.pipeline.runner import beam_dag_runner
 
-        runner = BeamDagRunner()
-    elif config.runner == "local":
+        runner = beam_dag_runner(config.beam_args)
+        pipeline = create_pipeline(config, metadata_connection_config=metadata_config(config), beam_args_in_spec=False)
+    elif config.runner == "local":  # TFX's LocalDagRunner takes Beam's options from the specs only
         from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
         runner = LocalDagRunner()
+        pipeline = create_pipeline(config, metadata_connection_config=metadata_config(config))
     else:
         raise ValueError(f"unknown runner {config.runner!r}: use beam or local")
     started = time.monotonic()
@@ -250,16 +251,3 @@ def read_confusion_matrix(uri: str, num_classes: int):
                 if entry.actual_class_id < num_classes and 0 <= entry.predicted_class_id < num_classes:
                     matrix[entry.actual_class_id, entry.predicted_class_id] += round(entry.num_weighted_examples)
     return matrix
-
-
-def model_class_names(model_uri: str | None) -> list[str]:
-    """The class names a Model artifact was trained on (its SavedModel's assets.extra/harflow.json)."""
-    import json
-
-    if not model_uri:
-        return []
-    for candidate in (Path(model_uri) / "Format-Serving", Path(model_uri)):
-        info = candidate / "assets.extra" / "harflow.json"
-        if info.is_file():
-            return list(json.loads(info.read_text())["class_names"])
-    return []

@@ -23,6 +23,7 @@ import numpy as np
 from harflow.config import WebConfig
 from harflow.video import ClipError, check_video_file, frames_per_second, probe_and_read, sample_indices
 from harflow.serving.inputs import top_classes
+from harflow.serving.predictor import Predictor
 from harflow.serving.windows import Segment, frames_for, timeline, timeline_frames
 
 
@@ -69,10 +70,10 @@ class Analysis:
         return answer
 
 
-def analyse_clip(path: str | Path, predictor, config: WebConfig = WebConfig(), with_timeline: bool = True) -> Analysis:
+def analyse_clip(path: str | Path, predictor: Predictor, config: WebConfig = WebConfig(), with_timeline: bool = True) -> Analysis:
     """Predict one clip file. Raises ClipError (a ValueError) when it holds no decodable video.
 
-    predictor: serving.backends (num_frames, image_size, class_names, probabilities()).
+    predictor: a serving.predictor.Predictor.
     """
     started = time.monotonic()
     check_video_file(Path(path))
@@ -93,10 +94,10 @@ def analyse_clip(path: str | Path, predictor, config: WebConfig = WebConfig(), w
     if missing:
         raise ClipError(f"{path}: frame {missing[0]} was counted but cannot be decoded")
     frames = np.stack([decoded[i] for i in sampled])[np.newaxis]  # [1, T, S, S, 3] uint8 RGB
-    scores = predictor.probabilities(frames)[0]
+    scores = predictor.predict(frames)[0]
     segments = timeline(decoded, predictor, analysed, window, fps, top=1) if with_timeline and analysed > window else []
     return Analysis(
-        top=top_classes(scores, predictor.class_names, config.top_k),
+        top=top_classes(scores, predictor.classes, config.top_k),
         seconds=time.monotonic() - started,
         fps=fps,
         frame_count=info.frames,

@@ -1,10 +1,10 @@
-"""Clients of a TF Serving model server: gRPC (PredictionService) and REST.
+"""The TF Serving Predictor (serving.predictor's protocol), over gRPC (PredictionService) or REST.
 
-Both ask the server for the model's signature (GetModelMetadata, or GET
-/v1/models/NAME/metadata), read the frame count and size from the shape of its
-`frames` input, sample the clip with serving.inputs.clip_input (exactly as
-training did) and return the top classes, with class names from the model's
-`class_names` output. A server that does not answer is one clear error
+GrpcClient and RestClient speak the two protocols; ServerPredictor turns
+either into a Predictor. Both ask the server for the model's signature
+(GetModelMetadata, or GET /v1/models/NAME/metadata) and read the frame count
+and size from the shape of its frames input; the class names come from the
+model's class names output. A server that does not answer is one clear error
 (ServerUnavailable), as is a request that runs past the timeout.
 """
 
@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from harflow.artifacts import CLASS_NAMES_OUTPUT, FRAMES_INPUT, PROBABILITIES_OUTPUT
 from harflow.config import ServingConfig
-from harflow.serving.inputs import clip_input, top_classes
-
-FRAMES_INPUT = "frames"
-PROBABILITIES_OUTPUT = "probabilities"
-CLASS_NAMES_OUTPUT = "class_names"
 
 
 class ServerUnavailable(ConnectionError):
@@ -39,9 +34,6 @@ class Answer:
     probabilities: np.ndarray  # [C]
     class_names: list[str]
     model_version: int | None
-
-    def top(self, k: int = 5) -> list[tuple[str, float]]:
-        return top_classes(self.probabilities, self.class_names, k)
 
 
 def input_size(shape: list[int]) -> tuple[int, int]:
@@ -146,10 +138,6 @@ class GrpcClient:
         version = response.model_spec.version.value if response.model_spec.HasField("version") else None
         return Answer(probabilities, names, version)
 
-    def predict_clip(self, path: str | Path) -> Answer:
-        num_frames, image_size = self.input_size()
-        return self.predict_frames(clip_input(path, num_frames, image_size))
-
 
 # --------------------------------------------------------------------------- REST
 
@@ -211,6 +199,27 @@ class RestClient:
         probabilities = np.asarray(prediction[PROBABILITIES_OUTPUT], dtype=np.float32)
         return Answer(probabilities, list(prediction[CLASS_NAMES_OUTPUT]), self.config.version)
 
-    def predict_clip(self, path: str | Path) -> Answer:
-        num_frames, image_size = self.input_size()
-        return self.predict_frames(clip_input(path, num_frames, image_size))
+
+# --------------------------------------------------------------------------- the Predictor
+
+
+class ServerPredictor:
+    """A model server through GrpcClient or RestClient, as a Predictor; one request per clip."""
+
+    def __init__(self, client: GrpcClient | RestClient, address: str, config: ServingConfig = ServingConfig()):
+        self.client = client
+        self.num_frames, self.image_size = client.input_size()
+        # one warm-up request: it builds the server's graph and tells the class names
+        answer = client.predict_frames(np.zeros((1, self.num_frames, self.image_size, self.image_size, 3), np.uint8))
+        self.classes = answer.class_names
+        self.model_version = answer.model_version
+        self.description = f"TF Serving {address}, model {config.model_name}" + (
+            f" version {answer.model_version}" if answer.model_version is not None else ""
+        )
+
+    def predict(self, clips: np.ndarray) -> np.ndarray:
+        """clips [B, T, S, S, 3] uint8 -> probabilities [B, C]: one request per clip."""
+        return np.stack([self.client.predict_frames(clip[np.newaxis]).probabilities for clip in clips])
+
+    def close(self) -> None:
+        self.client.close()

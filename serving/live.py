@@ -19,13 +19,14 @@ import numpy as np
 from harflow.config import WebConfig
 from harflow.video import WRITABLE_SUFFIXES, ClipError, ClipWriter, VideoSource, check_video_file
 from harflow.serving.inputs import top_classes
+from harflow.serving.predictor import Predictor
 from harflow.serving.windows import RollingWindow, frames_for, to_model_frame
 
 
 class Predictions:
     """A rolling window over a stream and the newest top classes it gave."""
 
-    def __init__(self, predictor, config: WebConfig, fps: float, top: int = 3):
+    def __init__(self, predictor: Predictor, config: WebConfig, fps: float, top: int = 3):
         self.predictor, self.top, self.fps = predictor, top, fps
         window, step = frames_for(config.window_seconds, fps), frames_for(config.step_seconds, fps)
         self.window = RollingWindow(window, predictor.num_frames, step)
@@ -36,8 +37,8 @@ class Predictions:
         sampled = self.window.push(to_model_frame(frame_rgb, self.predictor.image_size))
         if sampled is None:
             return False
-        scores = self.predictor.probabilities(sampled[np.newaxis])[0]
-        self.latest = top_classes(scores, self.predictor.class_names, self.top)
+        scores = self.predictor.predict(sampled[np.newaxis])[0]
+        self.latest = top_classes(scores, self.predictor.classes, self.top)
         return True
 
     @property
@@ -63,7 +64,7 @@ def draw_prediction(frame: np.ndarray, top: list[tuple[str, float]], seconds: fl
     return frame
 
 
-def annotate(source: str | Path, out: str | Path, predictor, config: WebConfig = WebConfig(), progress: Callable[[int, int], None] | None = None) -> int:
+def annotate(source: str | Path, out: str | Path, predictor: Predictor, config: WebConfig = WebConfig(), progress: Callable[[int, int], None] | None = None) -> int:
     """Write `out` (.mp4 as mp4v, .avi as MJPG): every frame of `source` with the running prediction.
 
     Returns the number of frames written (all of the source's decodable frames).
@@ -97,7 +98,7 @@ def display_available() -> bool:
         return False
 
 
-def watch(source: int | str, predictor, config: WebConfig = WebConfig(), show: bool | None = None,
+def watch(source: int | str, predictor: Predictor, config: WebConfig = WebConfig(), show: bool | None = None,
           emit: Callable[[str], None] = print, max_frames: int | None = None) -> int:
     """Predict on a webcam (an int) or a stream URL / file until it ends, 'q' is pressed or max_frames.
 

@@ -1,23 +1,19 @@
-"""Predict clips with an exported harflow model, in process.
+"""The in-process Predictor: an exported SavedModel loaded into this process.
 
-`load_model` accepts a SavedModel directory or a TF Serving model base path
-(then the highest integer version is used, as TF Serving would serve it).
-Clips are read by harflow.video.read_clip with the frame count and size the
-model was trained with (assets.extra/harflow.json), so prediction samples a
-clip exactly as ingestion did.
+`SavedModelPredictor` accepts a SavedModel directory or a TF Serving model
+base path (then the highest integer version is used, as TF Serving would
+serve it). Its frame count and size are the model's (harflow.artifacts
+ModelInfo), so a clip is sampled exactly as ingestion did. Open it through
+serving.predictor.open_predictor, the one factory.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harflow.serving.inputs import clip_input, top_classes
-
-MODEL_INFO = Path("assets.extra") / "harflow.json"
+from harflow import artifacts
 
 
 class ModelNotFound(FileNotFoundError):
@@ -37,42 +33,29 @@ def resolve_model_dir(path: str | Path) -> Path:
     return versions[-1][1]
 
 
-@dataclass
-class LoadedModel:
-    directory: Path
-    class_names: list[str]
-    num_frames: int
-    image_size: int
-    _signature: object
-    _loaded: object = None  # keeps the SavedModel's variables alive
+class SavedModelPredictor:
+    """A harflow SavedModel (or the newest version of a TF Serving base path), loaded here once."""
 
-    def probabilities(self, frames: np.ndarray) -> np.ndarray:
-        """frames [B, T, H, W, 3] uint8 -> probabilities [B, C]."""
+    def __init__(self, path: str | Path):
+        self.directory = resolve_model_dir(path)
+        try:
+            info = artifacts.read_model_info(self.directory)
+        except artifacts.NotAHarflowModel as error:
+            raise ModelNotFound(str(error)) from None
+        import tensorflow as tf  # slow: only once the model is known to be there
+
+        self._loaded = tf.saved_model.load(str(self.directory))  # keeps the signature's variables alive
+        self._signature = self._loaded.signatures[artifacts.SERVING_SIGNATURE]
+        self.classes = info.class_names
+        self.num_frames, self.image_size = info.num_frames, info.image_size
+        self.description = f"SavedModel {self.directory}"
+
+    def predict(self, clips: np.ndarray) -> np.ndarray:
+        """clips [B, T, S, S, 3] uint8 -> probabilities [B, C] float32."""
         import tensorflow as tf
 
-        outputs = self._signature(frames=tf.constant(frames, dtype=tf.uint8))
-        return outputs["probabilities"].numpy()
+        outputs = self._signature(**{artifacts.FRAMES_INPUT: tf.constant(clips, dtype=tf.uint8)})
+        return outputs[artifacts.PROBABILITIES_OUTPUT].numpy()
 
-    def predict_clip(self, path: str | Path, top: int = 5) -> list[tuple[str, float]]:
-        """The `top` most likely classes of one clip, most likely first."""
-        scores = self.probabilities(clip_input(path, self.num_frames, self.image_size))[0]
-        return top_classes(scores, self.class_names, top)
-
-
-def load_model(path: str | Path) -> LoadedModel:
-    directory = resolve_model_dir(path)
-    info_file = directory / MODEL_INFO
-    if not info_file.is_file():
-        raise ModelNotFound(f"{directory}: not a harflow model ({MODEL_INFO} is missing)")
-    info = json.loads(info_file.read_text())
-    import tensorflow as tf  # slow: only once the model is known to be there
-
-    loaded = tf.saved_model.load(str(directory))
-    return LoadedModel(
-        directory=directory,
-        class_names=list(info["class_names"]),
-        num_frames=int(info["num_frames"]),
-        image_size=int(info["image_size"]),
-        _signature=loaded.signatures["serving_default"],
-        _loaded=loaded,
-    )
+    def close(self) -> None:
+        pass

@@ -70,8 +70,8 @@ def timeline(decoded: dict[int, np.ndarray], predictor, frame_count: int, window
     """The top classes of every window of the clip's first `frame_count` frames.
 
     decoded: {source frame index: [S, S, 3] uint8 RGB} holding at least timeline_frames(...).
-    predictor: num_frames, image_size, class_names and probabilities(frames [B, T, S, S, 3]) -> [B, C]
-    (serving.backends). Windows whose frames cannot all be decoded (a truncated file) are left out.
+    predictor: a serving.predictor.Predictor (predict: clips [B, T, S, S, 3] -> [B, C])
+    Windows whose frames cannot all be decoded (a truncated file) are left out.
     """
     bounds = window_bounds(frame_count, window)
     indices = window_indices(bounds, predictor.num_frames)
@@ -80,9 +80,9 @@ def timeline(decoded: dict[int, np.ndarray], predictor, frame_count: int, window
     for first in range(0, len(usable), batch):
         chunk = usable[first : first + batch]
         clips = np.stack([np.stack([decoded[i] for i in ix]) for _, ix in chunk])  # [B, T, S, S, 3]
-        for ((start, end), _), scores in zip(chunk, predictor.probabilities(clips)):
+        for ((start, end), _), scores in zip(chunk, predictor.predict(clips)):
             order = np.argsort(-scores)[:top]
-            segments.append(Segment(start / fps, end / fps, [(predictor.class_names[i], float(scores[i])) for i in order]))
+            segments.append(Segment(start / fps, end / fps, [(predictor.classes[i], float(scores[i])) for i in order]))
     return segments
 
 

@@ -56,9 +56,10 @@ def test_class_weights_is_balance_by_weights_and_cannot_be_mixed_with_sampling()
 
 
 def test_balance_and_tflite_options_reach_the_config_and_survive_json():
-    from harflow.cli import _pipeline_config, build_parser
+    from harflow.cli import build_parser
+    from harflow.cli.options import pipeline_config
     from harflow.config import PipelineConfig
 
-    config = _pipeline_config(build_parser().parse_args(["run", "--data", "d", "--balance", "sample", "--tflite"]), dataset_root="d")
+    config = pipeline_config(build_parser().parse_args(["run", "--data", "d", "--balance", "sample", "--tflite"]), dataset_root="d")
     assert config.train.balance == "sample" and config.train.tflite
     assert PipelineConfig.from_json(config.to_json()) == config

@@ -7,7 +7,7 @@ import pytest
 
 from harflow.cli import build_parser
 
-COMMANDS = ["demo", "run", "synth", "predict", "compare", "env"]
+COMMANDS = ["demo", "run", "synth", "data", "predict", "serve", "runs", "compare", "kubeflow", "env"]
 
 
 def harflow(*args: str) -> subprocess.CompletedProcess:
@@ -69,14 +69,14 @@ def test_a_missing_split_list_is_a_one_line_error_naming_the_file(tmp_path):
 
 
 def test_variants_and_training_options_reach_the_config_and_survive_json():
-    from harflow.cli import _pipeline_config
+    from harflow.cli.options import pipeline_config
     from harflow.config import PipelineConfig
 
     args = build_parser().parse_args(
         ["run", "--data", "d", "--variants", "small+gru, mobilenet+lstm", "--alpha", "0.75", "--trainable-layers", "0",
          "--augment", "crop,zoom", "--class-weights", "--bidirectional", "--weights-dir", "w"]
     )
-    config = _pipeline_config(args, dataset_root="d")
+    config = pipeline_config(args, dataset_root="d")
     assert config.train.variants == ("small+gru", "mobilenet+lstm")
     assert [t.variant for t in config.train.variant_configs()] == ["small+gru", "mobilenet+lstm"]
     assert config.train.augment == ("crop", "zoom") and config.train.class_weights and config.train.bidirectional

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from harflow.cli import _pipeline_config, build_parser
+from harflow.cli import build_parser
+from harflow.cli.options import pipeline_config
 
 
 def harflow(*args: str) -> subprocess.CompletedProcess:
@@ -26,7 +27,7 @@ def test_run_options_reach_the_ingest_config_and_beam():
          "--color", "gray", "--jpeg-quality", "75", "--workers", "3", "--beam-arg=--runner=FlinkRunner",
          "--beam-arg=--flink_master=localhost:8081"]
     )
-    config = _pipeline_config(args, dataset_root="d")
+    config = pipeline_config(args, dataset_root="d")
     ingest = config.ingest
     assert (ingest.dataset, ingest.groups, ingest.random_split, ingest.test_fraction) == ("folder", "g.csv", True, 0.3)
     assert (ingest.color, ingest.jpeg_quality) == ("gray", 75)

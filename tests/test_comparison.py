@@ -94,7 +94,7 @@ def test_more_variants_than_model_comparison_has_inputs_are_refused():
     examples = channel.Channel(type=standard_artifacts.Examples)
     models = [channel.Channel(type=standard_artifacts.Model) for _ in range(MAX_VARIANTS + 1)]
     with pytest.raises(ValueError, match=rf"^{MAX_VARIANTS + 1} variants: one run compares 1 to {MAX_VARIANTS} \(--variants\)"):
-        ModelComparison(examples=examples, models=models, harflow_config_json="{}")
+        ModelComparison(examples=examples, models=models, compare_config_json="{}")
 
 
 # --------------------------------------------------------------------------- video-level accuracy
@@ -154,3 +154,44 @@ def test_training_on_segments_is_said_so(tmp_path):
     rows = [{**row("small+gru", [0, 1, 2, 2]), "train_segments": 3}, {**row("small+lstm", [0, 1, 2, 2]), "train_segments": 3}]
     markdown = write_comparison(str(tmp_path), rows, "small+gru", CLASSES).read_text()
     assert "Train and val: each video cut into 3 equal segments, one clip each." in markdown
+
+
+class CountingPredictor:
+    """A Predictor test double: probabilities from the clips' mean brightness; counts its calls."""
+
+    classes, num_frames, image_size, description = ["dark", "bright"], 2, 8, "counting"
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, clips):
+        self.calls += 1
+        bright = clips.reshape(len(clips), -1).mean(axis=1) / 255.0
+        return np.stack([1 - bright, bright], axis=1).astype(np.float32)
+
+    def close(self):
+        pass
+
+
+def test_the_comparison_scores_a_split_with_any_predictor_and_times_config_timing_runs_calls(tmp_path):
+    from record_fixtures import write_records
+
+    from harflow.components.model_comparison.executor import one_clip_ms, predict_split
+    from harflow.serving.predictor import Predictor
+
+    write_records(tmp_path / "eval.gz", [0, 1, 1, 0, 1])
+    predictor = CountingPredictor()
+    assert isinstance(predictor, Predictor)
+    probabilities, labels = predict_split(predictor, [str(tmp_path / "*.gz")], batch_size=2)
+    assert probabilities.shape == (5, 2) and labels.tolist() == [0, 1, 1, 0, 1] and predictor.calls == 3
+    predictor.calls = 0
+    assert one_clip_ms(predictor, runs=7) >= 0.0 and predictor.calls == 1 + 7  # one warm-up, then the timed runs
+    with pytest.raises(ValueError, match="timing_runs must be >= 1"):
+        one_clip_ms(predictor, runs=0)
+
+
+def test_timing_runs_below_one_is_refused_in_the_config():
+    from harflow.config import CompareConfig
+
+    with pytest.raises(ValueError, match="timing_runs must be >= 1, not 0"):
+        CompareConfig(timing_runs=0)

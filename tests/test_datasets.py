@@ -86,6 +86,22 @@ def test_official_ucf101_split_files(tmp_path, split, train_clips, test_clips):
     assert all(c.label_name.lower() == c.clip_id.split("/")[0].lower() for c in index.clips)
 
 
+def test_require_dataset_returns_the_index_or_refuses_a_split_without_some_class(tmp_path):
+    from harflow.datasets.detect import require_dataset
+    from harflow.config import IngestConfig
+
+    train = [clip("Walk", g, 1) for g in range(8, 12)] + [clip("Run", g, 1) for g in range(8, 12)]
+    write_ucf_layout(tmp_path / "both", ["Walk", "Run"], train, [clip("Walk", 1, 1), clip("Run", 1, 1)])
+    index = require_dataset(IngestConfig(dataset_root=str(tmp_path / "both")))
+    assert index.class_names == ("Walk", "Run") and index.count(EVAL) == 2
+    write_ucf_layout(tmp_path / "walk", ["Walk", "Run"], train, [clip("Walk", 1, 1)])
+    with pytest.raises(DatasetError, match=r"split eval has no clips of Run \(add clips, change the split, or pass --allow-missing-classes\)"):
+        require_dataset(IngestConfig(dataset_root=str(tmp_path / "walk")))
+    assert require_dataset(IngestConfig(dataset_root=str(tmp_path / "walk"), require_all_classes=False)).count(EVAL) == 1
+    with pytest.raises(DatasetError, match="no such dataset folder"):
+        require_dataset(IngestConfig(dataset_root=str(tmp_path / "none")))
+
+
 # --------------------------------------------------------------------------- the package: no cycle, categories per layout
 
 DATASETS = Path(__file__).resolve().parents[1] / "harflow" / "datasets"

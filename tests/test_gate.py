@@ -122,7 +122,8 @@ def test_runs_lists_every_run_with_its_gate_decision_and_pushed_version(three_ru
 
 def test_runs_show_renders_per_class_recall_precision_and_the_confusion_matrix(three_runs):
     from harflow.pipeline.report import evaluation_markdown
-    from harflow.pipeline.run import list_runs, model_class_names, read_confusion_matrix
+    from harflow.artifacts import model_class_names
+    from harflow.pipeline.run import list_runs, read_confusion_matrix
 
     config, _ = three_runs
     better = list_runs(config)[1]

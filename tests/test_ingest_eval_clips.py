@@ -142,16 +142,18 @@ def test_without_several_clips_each_eval_clip_is_its_own_video(tmp_path):
 
 
 def test_the_command_line_passes_eval_clips_to_the_ingest_config():
-    from harflow import cli
+    from harflow.cli import build_parser
+    from harflow.cli.options import pipeline_config
 
-    args = cli.build_parser().parse_args(["run", "--data", "DIR", "--eval-clips", "3"])
-    assert cli._ingest_config(args, "DIR").eval_clips_per_video == 3
-    assert cli._ingest_config(cli.build_parser().parse_args(["run", "--data", "DIR"]), "DIR").eval_clips_per_video == 1
+    args = build_parser().parse_args(["run", "--data", "DIR", "--eval-clips", "3"])
+    assert pipeline_config(args, "DIR").ingest.eval_clips_per_video == 3
+    assert pipeline_config(build_parser().parse_args(["run", "--data", "DIR"]), "DIR").ingest.eval_clips_per_video == 1
 
 
 def test_the_command_line_passes_train_segments_to_the_ingest_config():
-    from harflow import cli
+    from harflow.cli import build_parser
+    from harflow.cli.options import pipeline_config
 
-    args = cli.build_parser().parse_args(["demo", "--train-segments", "3", "--eval-clips", "3"])
-    assert cli._ingest_config(args, "DIR").train_segments == 3
-    assert cli._ingest_config(cli.build_parser().parse_args(["run", "--data", "DIR"]), "DIR").train_segments == 1
+    args = build_parser().parse_args(["demo", "--train-segments", "3", "--eval-clips", "3"])
+    assert pipeline_config(args, "DIR").ingest.train_segments == 3
+    assert pipeline_config(build_parser().parse_args(["run", "--data", "DIR"]), "DIR").ingest.train_segments == 1

@@ -228,3 +228,38 @@ def test_the_command_with_a_relative_work_dir_exits_2_with_one_line(tmp_path):
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("harflow: error: --work-dir 'harflow-work' is a relative path, which means nothing in a Kubeflow pod")
+
+
+def harflow_paths(spec: dict) -> set[str]:
+    """Every dotted harflow.* name in the spec (executor classes, the Trainer's run_fn, ...), artifact type names left out."""
+    import re
+
+    text = json.dumps(spec)
+    type_names = set(re.findall(r'"schemaTitle": "([^"]+)"', text)) | set(re.findall(r"title: ([\w.]+)", text))
+    return {name for name in re.findall(r"\bharflow(?:\.[A-Za-z_]\w*)+", text) if name not in type_names}
+
+
+def import_path(path: str):
+    """"harflow.trainer.task.run_fn" -> the object: the longest importable module, then its attributes."""
+    import importlib
+
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[cut:]:
+            found = getattr(found, name)
+        return found
+    raise ModuleNotFoundError(path)
+
+
+def test_every_harflow_path_in_the_spec_imports_from_the_installed_package(compiled):
+    _, output = compiled
+    paths = harflow_paths(spec_of(output))
+    assert "harflow.trainer.task.run_fn" in paths
+    assert "harflow.components.video_example_gen.executor.Executor" in paths
+    assert "harflow.components.model_comparison.executor.Executor" in paths
+    for path in sorted(paths):
+        assert callable(import_path(path)), path

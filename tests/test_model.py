@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from harflow.config import IngestConfig, TrainConfig
 from harflow.trainer.export import export_saved_model
-from harflow.trainer.model import FoldedTimeDistributed, build_model, small_cnn
+from harflow.trainer.backbones import small_cnn
+from harflow.trainer.model import FoldedTimeDistributed, build_model
 
 INGEST = IngestConfig(num_frames=4, image_size=32)
 

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from harflow import features
+from harflow.artifacts import read_class_names
 from harflow.config import GateConfig, IngestConfig, PipelineConfig, TrainConfig
 from harflow.datasets.synth import CLASSES, SynthConfig, generate
 
@@ -42,7 +43,7 @@ def examples_dir(config: PipelineConfig) -> Path:
 def test_example_gen_writes_three_splits_of_clip_examples(finished_run):
     config, _, _ = finished_run
     examples = examples_dir(config)
-    assert (examples / features.CLASS_NAMES_FILE).read_text().split() == list(CLASSES)
+    assert read_class_names(str(examples)) == list(CLASSES)
     for split in ("train", "val", "eval"):
         files = list((examples / f"Split-{split}").glob("*.gz"))
         assert files, split
@@ -51,7 +52,7 @@ def test_example_gen_writes_three_splits_of_clip_examples(finished_run):
     feature = example.features.feature
     assert len(feature[features.FRAMES].bytes_list.value) == 4
     assert tf.io.decode_jpeg(feature[features.FRAMES].bytes_list.value[0]).shape == (32, 32, 3)
-    assert feature[features.LABEL_NAME].bytes_list.value[0].decode() in (examples / features.CLASS_NAMES_FILE).read_text()
+    assert feature[features.LABEL_NAME].bytes_list.value[0].decode() in read_class_names(str(examples))
 
 
 def test_evaluator_measures_accuracy_on_every_eval_clip(finished_run):
@@ -71,14 +72,14 @@ def test_a_blessed_model_is_pushed_as_a_numbered_version(finished_run):
 
 
 def test_the_pushed_model_predicts_a_clip(finished_run):
-    from harflow.serving.predict import load_model
+    from harflow.serving.predictor import open_predictor, predict_file
 
     config, _, data = finished_run
-    model = load_model(config.serving_base)
+    model = open_predictor(model=config.serving_base)
     clip = data / (data / "testlist01.txt").read_text().split()[0]
-    top = model.predict_clip(clip, top=5)
+    top = predict_file(model, clip, top=5)
     assert len(top) == 5 and top[0][1] >= top[-1][1]
-    assert {name for name, _ in top} <= set(model.class_names)
+    assert {name for name, _ in top} <= set(model.classes)
 
 
 def test_every_variant_is_trained_by_its_own_trainer(finished_run):
@@ -131,10 +132,10 @@ def the_runs_comparison(config: PipelineConfig) -> dict:
 def test_rescoring_a_run_under_its_own_protocol_gives_its_test_accuracies(finished_run, tmp_path):
     import json
 
-    from harflow.components.model_comparison.rescore import main
+    from harflow.cli import main
 
     config, _, data = finished_run
-    assert main([config.work_dir, str(tmp_path), "--name", config.name, "--data", str(data)]) == 0
+    assert main(["compare", config.work_dir, "--name", config.name, "--rescore", str(tmp_path), "--data", str(data)]) == 0
     rescored = json.loads((tmp_path / "comparison.json").read_text())
     original = the_runs_comparison(config)
     assert [row["variant"] for row in rescored["variants"]] == [row["variant"] for row in original["variants"]]
@@ -147,10 +148,10 @@ def test_rescoring_a_run_under_its_own_protocol_gives_its_test_accuracies(finish
 def test_rescoring_with_several_clips_per_test_video_reports_video_accuracy(finished_run, tmp_path):
     import json
 
-    from harflow.components.model_comparison.rescore import main
+    from harflow.cli import main
 
     config, _, data = finished_run
-    assert main([config.work_dir, str(tmp_path), "--name", config.name, "--data", str(data), "--eval-clips", "2"]) == 0
+    assert main(["compare", config.work_dir, "--name", config.name, "--rescore", str(tmp_path), "--data", str(data), "--eval-clips", "2"]) == 0
     test_videos = len((data / "testlist01.txt").read_text().split())
     for row in json.loads((tmp_path / "comparison.json").read_text())["variants"]:
         assert row["videos"] == test_videos and row["clips"] == 2 * test_videos and row["clips_per_video"] == [2, 2]

@@ -18,7 +18,7 @@ import pytest
 from web_fixtures import export_untrained_model, frame_count, write_clip
 
 from harflow.cli import main
-from harflow.serving.predict import load_model
+from harflow.serving.predictor import open_predictor, predict_file
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_a_folder_gives_a_table_row_per_clip_inside_it(capsys, model, folder):
 def test_json_gives_each_clips_top_classes_as_the_model_ranks_them(capsys, model, folder):
     code, out, _ = predict(capsys, folder / "a.avi", "--model", model, "--json", "--top", "3")
     answer = json.loads(out)
-    expected = load_model(model).predict_clip(folder / "a.avi", top=3)
+    expected = predict_file(open_predictor(model=model), folder / "a.avi", top=3)
     assert code == 0 and len(answer) == 1
     assert [(e["class"], round(e["probability"], 4)) for e in answer[0]["top"]] == [(n, round(p, 4)) for n, p in expected]
 
@@ -126,7 +126,7 @@ def test_stream_prints_a_prediction_every_step_on_a_rolling_window(capsys, model
     assert code == 0
     # a prediction on frames 1, 11, 21, 31, 41 (every 10 frames), stamped with the seconds seen
     assert [float(line[0]) for line in lines] == [0.04, 0.44, 0.84, 1.24, 1.64]
-    assert all(line[2] in load_model(model).class_names for line in lines)
+    assert all(line[2] in open_predictor(model=model).classes for line in lines)
 
 
 def test_a_stream_that_cannot_be_opened_is_a_one_line_error(capsys, model, tmp_path):

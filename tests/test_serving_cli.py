@@ -1,6 +1,6 @@
 """`harflow predict --server/--rest` and `harflow runs` on the command line.
 
-The model server is serving.standin's in-process STAND-IN for TF Serving (its
+The model server is tests/tf_serving_standin.py's in-process STAND-IN for TF Serving (its
 binary cannot run here), started by the test; the command runs as a separate
 process, as a user would run it.
 """
@@ -12,8 +12,8 @@ import sys
 import pytest
 from serving_fixtures import CLASS_NAMES, export_untrained_model, write_clip
 
-from harflow.serving.predict import load_model
-from harflow.serving.standin import GrpcStandIn, RestStandIn
+from harflow.serving.predictor import open_predictor, predict_file
+from tests.tf_serving_standin import GrpcStandIn, RestStandIn
 
 
 def harflow(*args: str) -> subprocess.CompletedProcess:
@@ -37,7 +37,7 @@ def closed_port() -> int:
 @pytest.mark.parametrize("transport", ["grpc", "rest"])
 def test_predict_asks_the_server_and_prints_the_models_top_class(served, transport):
     base, clip = served
-    expected = load_model(base).predict_clip(clip, top=1)[0][0]
+    expected = predict_file(open_predictor(model=base), clip, top=1)[0][0]
     server_class, option = (GrpcStandIn, "--server") if transport == "grpc" else (RestStandIn, "--rest")
     with server_class("harflow", base) as server:
         address = server.target if transport == "grpc" else server.url

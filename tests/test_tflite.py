@@ -9,6 +9,7 @@ import tensorflow as tf
 from harflow.config import IngestConfig, TrainConfig
 from harflow.trainer.export import export_saved_model
 from harflow.trainer.model import build_model
+from harflow.artifacts import ModelInfo, read_tflite_info
 from harflow.trainer.tflite import export_tflite
 
 INGEST = IngestConfig(num_frames=4, image_size=32)
@@ -38,3 +39,4 @@ def test_the_tflite_model_gives_the_saved_models_probabilities(tmp_path, train):
     info = json.loads((tmp_path / "Format-TFLite" / "harflow.json").read_text())
     assert info["class_names"] == NAMES and info["num_frames"] == 4 and info["image_size"] == 32
     assert info["ops"] == "builtin"  # the unrolled GRU/LSTM needs no Flex delegate
+    assert read_tflite_info(str(tmp_path)) == ModelInfo(NAMES, 4, 32, INGEST.color, ops="builtin", batch=1)

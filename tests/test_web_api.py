@@ -10,8 +10,7 @@ import pytest
 from web_fixtures import export_untrained_model, frame_count, png_file, write_clip
 
 from harflow.config import WebConfig
-from harflow.serving.backends import InProcessPredictor
-from harflow.serving.predict import load_model
+from harflow.serving.predictor import open_predictor, predict_file
 from harflow.serving.web.app import create_app, display_name
 
 
@@ -24,7 +23,7 @@ def model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictor(model):
-    return InProcessPredictor(str(model))
+    return open_predictor(model=model)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +50,7 @@ def test_a_good_clip_gets_the_models_top_classes(predictor, model, clips, upload
     response = post(client_for(predictor, uploads), clips["short"].read_bytes(), "short.avi")
     assert response.status_code == 200
     answer = response.get_json()
-    expected = load_model(model).predict_clip(clips["short"], top=5)
+    expected = predict_file(open_predictor(model=model), clips["short"], top=5)
     assert [entry["class"] for entry in answer["top"]] == [name for name, _ in expected]
     assert answer["top"][0]["probability"] == pytest.approx(expected[0][1], abs=1e-5)
     assert answer["file"] == "short.avi" and answer["seconds"] > 0 and answer["truncated"] is False
@@ -64,7 +63,7 @@ def test_a_clip_longer_than_a_window_gets_a_timeline_of_its_windows(predictor, c
     answer = post(client_for(predictor, uploads, window_seconds=2.0), clips["long"].read_bytes(), "long.avi").get_json()
     # 150 frames at 25 fps = 6 s: windows 0-2, 2-4, 4-6 s
     assert [(s["start_s"], s["end_s"]) for s in answer["timeline"]] == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
-    assert {s["class"] for s in answer["timeline"]} <= set(predictor.class_names)
+    assert {s["class"] for s in answer["timeline"]} <= set(predictor.classes)
 
 
 def test_only_the_first_max_clip_seconds_are_analysed_and_the_answer_says_so(predictor, clips, uploads):

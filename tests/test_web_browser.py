@@ -10,8 +10,7 @@ from web_fixtures import export_untrained_model, write_clip
 
 from benchmarks.web_screenshot import browser_missing, chromium, upload_through_the_page
 from harflow.config import WebConfig
-from harflow.serving.backends import InProcessPredictor
-from harflow.serving.predict import load_model
+from harflow.serving.predictor import open_predictor, predict_file
 from harflow.serving.web.server import BackgroundServer
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=f"no headless browser: {browser_missing()}")
@@ -31,8 +30,8 @@ def browser():
 
 def test_an_upload_through_the_page_shows_the_models_top_class_and_bars(model, browser, tmp_path):
     clip = write_clip(tmp_path / "my clip.avi", seed=9, frames=80)  # 3.2 s: two 2-s windows
-    expected = load_model(model).predict_clip(clip, top=5)
-    with BackgroundServer(InProcessPredictor(str(model)), WebConfig(host="127.0.0.1", port=0)) as server:
+    expected = predict_file(open_predictor(model=model), clip, top=5)
+    with BackgroundServer(open_predictor(model=model), WebConfig(host="127.0.0.1", port=0)) as server:
         shown = upload_through_the_page(browser, server.url, clip)
     assert shown["error"] is None
     assert shown["top_class"] == expected[0][0]
@@ -43,6 +42,6 @@ def test_an_upload_through_the_page_shows_the_models_top_class_and_bars(model, b
 def test_a_file_that_is_not_a_video_shows_the_servers_message(model, browser, tmp_path):
     fake = tmp_path / "fake.mp4"
     fake.write_text("not a video at all\n" * 10)
-    with BackgroundServer(InProcessPredictor(str(model)), WebConfig(host="127.0.0.1", port=0)) as server:
+    with BackgroundServer(open_predictor(model=model), WebConfig(host="127.0.0.1", port=0)) as server:
         shown = upload_through_the_page(browser, server.url, fake)
     assert shown["error"].startswith("fake.mp4: not a video that can be decoded")

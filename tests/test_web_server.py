@@ -2,7 +2,7 @@
 concurrent uploads, and TF Serving as the backend.
 
 TF Serving's binary cannot run here: the gRPC backend is tested against
-serving.standin.GrpcStandIn, an in-process stand-in that speaks TF Serving's
+tests/tf_serving_standin.py (GrpcStandIn), an in-process stand-in that speaks TF Serving's
 PredictionService protocol.
 """
 
@@ -18,9 +18,8 @@ from web_fixtures import export_untrained_model, write_clip
 
 from benchmarks.web_load import upload_all
 from harflow.config import ServingConfig, WebConfig
-from harflow.serving.backends import InProcessPredictor, open_predictor
-from harflow.serving.predict import load_model
-from harflow.serving.standin import GrpcStandIn
+from harflow.serving.predictor import open_predictor, predict_file
+from tests.tf_serving_standin import GrpcStandIn
 from harflow.serving.web.server import BackgroundServer
 
 
@@ -32,7 +31,7 @@ def model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictor(model):
-    return InProcessPredictor(str(model))
+    return open_predictor(model=model)
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +64,9 @@ def test_a_temporary_upload_folder_is_removed_when_the_server_stops(predictor):
 
 
 def test_with_tf_serving_as_backend_the_page_answers_what_the_model_answers(model, clips, tmp_path):
-    expected = load_model(model).predict_clip(clips[0], top=1)[0][0]
+    expected = predict_file(open_predictor(model=model), clips[0], top=1)[0][0]
     with GrpcStandIn("harflow", model) as standin:
-        backend = open_predictor("", server=standin.target, serving=ServingConfig())
+        backend = open_predictor(server=standin.target, serving=ServingConfig())
         config = WebConfig(host="127.0.0.1", port=0, upload_dir=str(tmp_path / "uploads"))
         with BackgroundServer(backend, config) as server:
             answer = requests.post(f"{server.url}api/predict", files={"clip": ("a.avi", clips[0].read_bytes())}, timeout=60).json()

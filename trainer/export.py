@@ -1,28 +1,25 @@
 """Export a trained model as a SavedModel for TF Serving and TFMA.
 
 Signatures:
-  serving_default   frames [B, T, H, W, 3] uint8  -> probabilities [B, C] float32,
-                                                     class_names  [B, C] string
-  serving_examples  examples [B] serialized tf.train.Example -> probabilities [B, C]
-                    (what the TFX Evaluator feeds; the label is ignored)
+  the default one  frames [B, T, H, W, 3] uint8  -> probabilities [B, C] float32,
+                                                    class names   [B, C] string
+  the examples one examples [B] serialized tf.train.Example -> probabilities [B, C]
+                   (what the TFX Evaluator feeds; the label is ignored)
 
-The class names travel inside the graph (the `class_names` output) and beside
-it in `assets.extra/harflow.json`, with the frame count and size the model
-expects, so a client can sample a clip exactly as training did.
+Their names, and the model info file, belong to harflow.artifacts. The class
+names travel inside the graph (an output) and beside it in the ModelInfo
+file, with the frame count and size the model expects, so a client can sample
+a clip exactly as training did.
 """
 
 from __future__ import annotations
 
-import json
-import os
-
 import keras
 import tensorflow as tf
 
+from harflow import artifacts
 from harflow.config import IngestConfig
 from harflow.trainer.data import parse_clips
-
-MODEL_INFO_FILE = "harflow.json"  # in <saved model>/assets.extra/
 
 
 def export_saved_model(model: keras.Model, export_dir: str, class_names: list[str], ingest: IngestConfig) -> str:
@@ -35,38 +32,23 @@ def export_saved_model(model: keras.Model, export_dir: str, class_names: list[st
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        "serving_default",
+        artifacts.SERVING_SIGNATURE,
         lambda frames: {
-            "probabilities": predict(frames),
-            "class_names": tf.tile(names[tf.newaxis], [tf.shape(frames)[0], 1]),
+            artifacts.PROBABILITIES_OUTPUT: predict(frames),
+            artifacts.CLASS_NAMES_OUTPUT: tf.tile(names[tf.newaxis], [tf.shape(frames)[0], 1]),
         },
-        input_signature=[tf.TensorSpec([None, t, size, size, 3], tf.uint8, name="frames")],
+        input_signature=[tf.TensorSpec([None, t, size, size, 3], tf.uint8, name=artifacts.FRAMES_INPUT)],
     )
     archive.add_endpoint(
-        "serving_examples",
-        lambda examples: {"probabilities": predict(parse_clips(examples, t, size)["frames"])},
-        input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
+        artifacts.EXAMPLES_SIGNATURE,
+        lambda examples: {artifacts.PROBABILITIES_OUTPUT: predict(parse_clips(examples, t, size)["frames"])},
+        input_signature=[tf.TensorSpec([None], tf.string, name=artifacts.EXAMPLES_INPUT)],
     )
     archive.write_out(export_dir, verbose=False)
-    write_model_info(export_dir, class_names, ingest)
+    artifacts.write_model_info(export_dir, model_info(class_names, ingest))
     return export_dir
 
 
-def model_info(class_names: list[str], ingest: IngestConfig) -> dict:
-    """What a client needs to feed the model: class names, frame count and size."""
-    return {
-        "class_names": list(class_names),
-        "num_frames": ingest.num_frames,
-        "image_size": ingest.image_size,
-        "color": ingest.color,  # gray: trained on gray clips; the model turns RGB input gray itself
-        "input": "frames: uint8 RGB [batch, num_frames, image_size, image_size, 3], "
-        "frames spread uniformly over the clip (harflow.video.read_clip)",
-    }
-
-
-def write_model_info(export_dir: str, class_names: list[str], ingest: IngestConfig) -> None:
-    info = model_info(class_names, ingest)
-    extra = os.path.join(export_dir, "assets.extra")
-    tf.io.gfile.makedirs(extra)
-    with tf.io.gfile.GFile(os.path.join(extra, MODEL_INFO_FILE), "w") as handle:
-        handle.write(json.dumps(info, indent=1))
+def model_info(class_names: list[str], ingest: IngestConfig) -> artifacts.ModelInfo:
+    """What a client needs to feed the model: class names, frame count, size and colour."""
+    return artifacts.ModelInfo(list(class_names), ingest.num_frames, ingest.image_size, ingest.color)

@@ -24,11 +24,9 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from harflow.config import BACKBONE_NAMES, HEAD_NAMES, IngestConfig, TrainConfig
-from harflow.trainer.backbones import SpatialSoftArgmax, frame_encoders, is_imagenet, small_cnn  # noqa: F401 (re-exported)
+from harflow.config import IngestConfig, TrainConfig
+from harflow.trainer.backbones import frame_encoders, is_imagenet
 
-BACKBONES = BACKBONE_NAMES
-HEADS = HEAD_NAMES
 SEED_DENSE_STACK = (1024, 512, 128, 64)  # the seed project's classifier, each followed by dropout 0.5
 
 

@@ -1,8 +1,10 @@
 """The TFX Trainer's entry point: `run_fn(fn_args)`.
 
-The pipeline passes the whole harflow config as `custom_config["harflow"]`
-(JSON; its `train` section is this Trainer's one variant); the class names
-come from the Examples artifact (class_names.txt beside its Split-* folders).
+The pipeline passes this Trainer's own settings as `custom_config["harflow"]`
+(harflow.config.TrainerConfig as JSON: its one variant's TrainConfig, the
+ingest settings of its examples, the resume folder), nothing of the gate, the
+push or Beam, so TFX's cache reuses a Trainer when only those change; the class
+names come from the Examples artifact (class_names.txt beside its Split-* folders).
 
 What a run leaves:
   <model>/Format-Serving/          the SavedModel (trainer/export.py)
@@ -27,24 +29,14 @@ import warnings
 import keras
 import tensorflow as tf
 
-from harflow import features
-from harflow.config import PipelineConfig, TrainConfig
+from harflow import artifacts, features
+from harflow.config import TrainConfig, TrainerConfig
 from harflow.trainer.augment import augmented
 from harflow.trainer.data import clip_dataset, label_counts
 from harflow.trainer.export import export_saved_model
 from harflow.trainer.model import assemble, build_parts, compile_model
 from harflow.trainer.tflite import export_tflite
 from harflow.trainer.trunk_cache import cache_datasets, use_trunk_cache
-
-TRAINING_SUMMARY_FILE = "harflow_training.json"  # in the Model artifact, beside Format-Serving/
-
-
-def class_names_for(train_files: list[str]) -> list[str]:
-    """<examples uri>/Split-train/* -> the names in <examples uri>/class_names.txt."""
-    examples_uri = os.path.dirname(os.path.dirname(train_files[0]))
-    with tf.io.gfile.GFile(os.path.join(examples_uri, features.CLASS_NAMES_FILE)) as handle:
-        return [line.strip() for line in handle if line.strip()]
-
 
 class EpochLog(keras.callbacks.Callback):
     """One readable line per epoch: progress for long runs without Keras's progress bars."""
@@ -86,21 +78,21 @@ def balanced_class_weights(counts: list[int]) -> dict[int, float]:
     return {label: (total / (present * count) if count else 0.0) for label, count in enumerate(counts)}
 
 
-def resume_dir(config: PipelineConfig, train_files: list[str]) -> str:
+def resume_dir(config: TrainerConfig, train_files: list[str]) -> str:
     """Where BackupAndRestore keeps state: one folder per (config, training data); gone after a finished fit."""
     digest = hashlib.sha256((config.to_json() + "\n".join(sorted(train_files))).encode()).hexdigest()[:12]
     variant = config.train.variant.replace("+", "_")
-    return os.path.join(config.work_dir, "resume", config.name, f"{variant}-{digest}")
+    return os.path.join(config.resume_root, f"{variant}-{digest}")
 
 
 # --------------------------------------------------------------------------- run_fn
 
 
 def run_fn(fn_args) -> None:
-    config = PipelineConfig.from_json(fn_args.custom_config["harflow"])
+    config = TrainerConfig.from_json(fn_args.custom_config["harflow"])
     ingest, train = config.ingest, config.train
     keras.utils.set_random_seed(train.seed)
-    class_names = class_names_for(fn_args.train_files)
+    class_names = artifacts.read_class_names(artifacts.examples_uri_of(fn_args.train_files))
     gpus = len(tf.config.list_physical_devices("GPU"))
     keras.mixed_precision.set_global_policy(precision_policy(train.mixed_precision, gpus))
     print(f"variant {train.variant}: {gpus} GPU(s), dtype policy {keras.mixed_precision.global_policy().name}", flush=True)
@@ -141,34 +133,33 @@ def run_fn(fn_args) -> None:
     keras.mixed_precision.set_global_policy("float32")  # the next Trainer in this process starts clean
     summary = training_summary(train, history, train_seconds, model, cached, ingest.train_segments)
     for folder in (fn_args.model_run_dir, os.path.dirname(fn_args.serving_model_dir.rstrip("/"))):
-        with tf.io.gfile.GFile(os.path.join(folder, TRAINING_SUMMARY_FILE), "w") as handle:
-            handle.write(json.dumps(summary, indent=1))
+        artifacts.write_training_summary(folder, summary)
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as handle:
         handle.write(json.dumps(history.history))
     export_saved_model(model, fn_args.serving_model_dir, class_names, ingest)
-    if train.tflite:  # <model>/Format-TFLite/, beside Format-Serving/
+    if train.tflite:  # beside the SavedModel's folder
         export_tflite(model, os.path.dirname(fn_args.serving_model_dir.rstrip("/")), class_names, ingest, train)
 
 
 def training_summary(
     train: TrainConfig, history, seconds: float, model: keras.Model, cached: bool, train_segments: int = 1
-) -> dict:
+) -> artifacts.TrainingSummary:
     """What the model comparison reports about one variant's training (train_segments: clips per train video)."""
     logs = history.history
     val_loss = logs.get("val_loss", [])
     best = min(range(len(val_loss)), key=val_loss.__getitem__) if val_loss else None
-    return {
-        "variant": train.variant,
-        "train": dataclasses.asdict(train),
-        "history": logs,
-        "epochs": [epoch + 1 for epoch in history.epoch],
-        "best_epoch": history.epoch[best] + 1 if best is not None else None,
-        "train_seconds": seconds,
-        "parameters": int(model.count_params()),
-        "trainable_parameters": int(sum(keras.ops.size(w) for w in model.trainable_weights)),
-        "trunk_cache": cached,
-        "train_segments": train_segments,
-    }
+    return artifacts.TrainingSummary(
+        variant=train.variant,
+        train=dataclasses.asdict(train),
+        history=logs,
+        epochs=[epoch + 1 for epoch in history.epoch],
+        best_epoch=history.epoch[best] + 1 if best is not None else None,
+        train_seconds=seconds,
+        parameters=int(model.count_params()),
+        trainable_parameters=int(sum(keras.ops.size(w) for w in model.trainable_weights)),
+        trunk_cache=cached,
+        train_segments=train_segments,
+    )
 
 
 def fit(

@@ -16,20 +16,16 @@ model still hold an op without a builtin, the conversion falls back to
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import tempfile
 
 import keras
 import tensorflow as tf
 
+from harflow import artifacts
 from harflow.config import IngestConfig, TrainConfig
 from harflow.trainer.export import model_info
 from harflow.trainer.model import build_model
 
-TFLITE_FOLDER = "Format-TFLite"  # beside the Model artifact's Format-Serving
-TFLITE_FILE = "model.tflite"
-INFO_FILE = "harflow.json"
 
 
 def unrolled_copy(model: keras.Model, ingest: IngestConfig, train: TrainConfig) -> keras.Model:
@@ -50,9 +46,9 @@ def convert(model: keras.Model, ingest: IngestConfig, select_tf_ops: bool) -> by
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        "serving_default",
-        lambda frames: {"probabilities": model(frames, training=False)},
-        input_signature=[tf.TensorSpec([1, t, size, size, 3], tf.uint8, name="frames")],
+        artifacts.SERVING_SIGNATURE,
+        lambda frames: {artifacts.PROBABILITIES_OUTPUT: model(frames, training=False)},
+        input_signature=[tf.TensorSpec([1, t, size, size, 3], tf.uint8, name=artifacts.FRAMES_INPUT)],
     )
     with tempfile.TemporaryDirectory(prefix="harflow-tflite-") as folder:
         archive.write_out(folder, verbose=False)
@@ -72,13 +68,7 @@ def export_tflite(model: keras.Model, model_dir: str, class_names: list[str], in
     except Exception as error:  # noqa: BLE001 - the converter raises ConverterError and friends
         print(f"TFLite: builtin ops were not enough ({str(error).splitlines()[0][:200]}); converting with SELECT_TF_OPS", flush=True)
         flatbuffer, ops = convert(unrolled, ingest, select_tf_ops=True), "builtin+select_tf_ops (needs the Flex delegate)"
-    folder = os.path.join(model_dir, TFLITE_FOLDER)
-    tf.io.gfile.makedirs(folder)
-    path = os.path.join(folder, TFLITE_FILE)
-    with tf.io.gfile.GFile(path, "wb") as handle:
-        handle.write(flatbuffer)
-    info = {**model_info(class_names, ingest), "ops": ops, "batch": 1}
-    with tf.io.gfile.GFile(os.path.join(folder, INFO_FILE), "w") as handle:
-        handle.write(json.dumps(info, indent=1))
+    info = dataclasses.replace(model_info(class_names, ingest), ops=ops, batch=1)
+    path = artifacts.write_tflite(model_dir, flatbuffer, info)
     print(f"TFLite: {path} ({len(flatbuffer) / 1e6:.1f} MB, {ops} ops)", flush=True)
     return path

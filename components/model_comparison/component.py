@@ -15,6 +15,8 @@ trainer.task), so nothing depends on which key a model arrives on.
 
 from __future__ import annotations
 
+import json
+
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import artifact, channel, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
@@ -37,8 +39,11 @@ class ModelComparisonArtifact(artifact.Artifact):
 
 class ModelComparisonSpec(ComponentSpec):
     PARAMETERS = {
-        # harflow.config.PipelineConfig as JSON (the compare section: categories, direction pairs)
-        "harflow_config": ExecutionParameter(type=str),
+        # harflow.config.CompareConfig as JSON (categories, direction pairs): only its own settings,
+        # so that TFX's cache reuses the comparison when the gate, the push or Beam's options change
+        "compare_config": ExecutionParameter(type=str),
+        # the variants in the order of --variants (JSON list): the comparison's row order
+        "variant_order": ExecutionParameter(type=str),
     }
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
@@ -54,12 +59,13 @@ class ModelComparison(base_component.BaseComponent):
     SPEC_CLASS = ModelComparisonSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
-    def __init__(self, examples, models: list, harflow_config_json: str):
+    def __init__(self, examples, models: list, compare_config_json: str, variant_order: list[str] = ()):
         if not 1 <= len(models) <= MAX_VARIANTS:
             raise ValueError(f"{len(models)} variants: one run compares 1 to {MAX_VARIANTS} (--variants); split the list over several runs")
         super().__init__(
             spec=ModelComparisonSpec(
-                harflow_config=harflow_config_json,
+                compare_config=compare_config_json,
+                variant_order=json.dumps(list(variant_order)),
                 examples=examples,
                 **{model_key(index): model for index, model in enumerate(models)},
                 comparison=channel.Channel(type=ModelComparisonArtifact),

@@ -1,11 +1,10 @@
 """ModelComparison's executor: score every variant on the eval split, write the comparison, pass on the best.
 
-For each Model artifact: its SavedModel (Format-Serving/) scores the eval
-split through the `serving_default` signature (the one clients use), clip by
-clip and per video (the mean of a video's clips, when ingestion wrote several
-per test video: `video_id`), and its
-harflow_training.json gives the training side (best epoch, val metrics,
-time, parameters, curves). The best variant, by val accuracy at its best
+For each Model artifact: its SavedModel, opened as a serving Predictor (the
+signature clients use), scores the eval split clip by clip and per video (the
+mean of a video's clips, when ingestion wrote several per test video:
+`video_id`), and its training summary (harflow.artifacts) gives the training
+side (best epoch, val metrics, time, parameters, curves). The best variant, by val accuracy at its best
 epoch (then val loss), not by test accuracy, so the test split stays a test,
 is copied into the `model` output: the candidate the Evaluator gates.
 """
@@ -22,35 +21,39 @@ import numpy as np
 import tensorflow as tf
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
-from tfx.utils import path_utils
 
+from harflow import artifacts, features
 from harflow.components.model_comparison.metrics import score, video_scores
 from harflow.components.model_comparison.report import write_comparison
-from harflow import features
 from harflow.datasets.detect import categories_for, direction_pairs_for
-from harflow.config import PipelineConfig
+from harflow.config import CompareConfig
+from harflow.serving.predictor import Predictor, open_predictor
 from harflow.trainer.data import clip_dataset
-from harflow.trainer.export import MODEL_INFO_FILE
-from harflow.trainer.task import TRAINING_SUMMARY_FILE, class_names_for
 
 
-def predict_split(saved_model_dir: str, files: list[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, float]:
-    """The SavedModel's probabilities for every clip of `files`, the labels, and median ms for one clip."""
-    with open(os.path.join(saved_model_dir, "assets.extra", MODEL_INFO_FILE)) as handle:
-        info = json.load(handle)
-    serve = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
+def predict_split(predictor: Predictor, files: list[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """The predictor's probabilities [N, C] for every clip of `files` (TFRecords), and their labels [N]."""
     probabilities, labels = [], []
-    for frames, label in clip_dataset(files, info["num_frames"], info["image_size"], batch_size):
-        probabilities.append(serve(frames=frames)["probabilities"].numpy())
+    for frames, label in clip_dataset(files, predictor.num_frames, predictor.image_size, batch_size):
+        probabilities.append(predictor.predict(frames.numpy()))
         labels.append(label.numpy())
-    one_clip = frames[:1]
-    serve(frames=one_clip)  # warm up
+    if not labels:
+        raise ValueError(f"{files}: no eval clips to score; check the Examples artifact's Split-eval")
+    return np.concatenate(probabilities), np.concatenate(labels)
+
+
+def one_clip_ms(predictor: Predictor, runs: int) -> float:
+    """Median milliseconds of `runs` single-clip calls (after one warm-up call)."""
+    if runs < 1:
+        raise ValueError(f"timing_runs must be >= 1, not {runs}")
+    clip = np.zeros((1, predictor.num_frames, predictor.image_size, predictor.image_size, 3), np.uint8)
+    predictor.predict(clip)
     timings = []
-    for _ in range(10):
+    for _ in range(runs):
         started = time.perf_counter()
-        serve(frames=one_clip)["probabilities"].numpy()
+        predictor.predict(clip)
         timings.append((time.perf_counter() - started) * 1000)
-    return np.concatenate(probabilities), np.concatenate(labels), statistics.median(timings)
+    return statistics.median(timings)
 
 
 def clip_videos(files: list[str]) -> list[str]:
@@ -67,20 +70,19 @@ def clip_videos(files: list[str]) -> list[str]:
     return videos
 
 
-def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], config: PipelineConfig) -> dict:
+def variant_row(model_uri: str, eval_files: list[str], class_names: list[str], compare: CompareConfig) -> dict:
     """One variant's line of the comparison: training summary + test scores."""
-    with open(os.path.join(model_uri, TRAINING_SUMMARY_FILE)) as handle:
-        summary = json.load(handle)
-    probabilities, labels, inference_ms = predict_split(path_utils.serving_model_path(model_uri), eval_files)
+    summary = artifacts.read_training_summary(model_uri)
+    predictor = open_predictor(model=artifacts.serving_dir(model_uri))
+    probabilities, labels = predict_split(predictor, eval_files)
+    inference_ms = one_clip_ms(predictor, compare.timing_runs)
     scores = score(
-        probabilities, labels, class_names, categories_for(class_names, config.compare.category_map),
-        config.compare.direction_pairs or direction_pairs_for(class_names),
+        probabilities, labels, class_names, categories_for(class_names, compare.category_map),
+        compare.direction_pairs or direction_pairs_for(class_names),
     )
     scores.update(video_scores(probabilities, labels, clip_videos(eval_files)))
-    history = summary["history"]
-    best = summary["epochs"].index(summary["best_epoch"]) if summary.get("best_epoch") in summary["epochs"] else None
-    at_best = {key: (history[key][best] if best is not None and key in history else None) for key in ("val_accuracy", "val_loss")}
-    return {**summary, **scores, **at_best, "inference_ms": inference_ms, "model_uri": model_uri}
+    at_best = {key: summary.at_best_epoch(key) for key in ("val_accuracy", "val_loss")}
+    return {**summary.to_dict(), **scores, **at_best, "inference_ms": inference_ms, "model_uri": model_uri}
 
 
 def best_variant(rows: list[dict]) -> dict:
@@ -89,16 +91,16 @@ def best_variant(rows: list[dict]) -> dict:
 
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
-        config = PipelineConfig.from_json(exec_properties["harflow_config"])
+        compare = CompareConfig(**json.loads(exec_properties["compare_config"]))
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         eval_files = [os.path.join(artifact_utils.get_split_uri([examples], "eval"), "*")]
-        class_names = class_names_for([os.path.join(examples.uri, "Split-train", "x")])
+        class_names = artifacts.read_class_names(examples.uri)
         rows = []
         models = [model for key, models in input_dict.items() if key.startswith("model_") for model in models]
         for model in sorted(models, key=lambda m: m.uri):
-            rows.append(variant_row(model.uri, eval_files, class_names, config))
+            rows.append(variant_row(model.uri, eval_files, class_names, compare))
             print(f"ModelComparison: {rows[-1]['variant']}: test accuracy {rows[-1]['accuracy']:.4f}", flush=True)
-        order = [train.variant for train in config.train.variant_configs()]
+        order = json.loads(exec_properties.get("variant_order") or "[]")
         rows.sort(key=lambda row: order.index(row["variant"]) if row["variant"] in order else len(order))
         best = best_variant(rows)
 

@@ -21,7 +21,7 @@ from harflow.datasets.detect import read_configured
 from harflow.datasets.records import SPLITS, DatasetError
 from harflow.components.video_example_gen import statistics
 from harflow.components.video_example_gen.beam_job import encode_jpeg, write_examples  # noqa: F401 (encode_jpeg: re-exported)
-from harflow import features
+from harflow import artifacts, features
 from harflow.config import IngestConfig
 
 
@@ -35,12 +35,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
         examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
         os.makedirs(examples.uri, exist_ok=True)
-        with open(os.path.join(examples.uri, features.CLASS_NAMES_FILE), "w") as handle:
-            handle.write("\n".join(index.class_names) + "\n")
+        artifacts.write_class_names(examples.uri, index.class_names)
 
         counts = write_examples(self._make_beam_pipeline(), list(index.clips), config, examples.uri)
 
-        examples.set_string_custom_property("class_names", json.dumps(list(index.class_names)))
+        examples.set_string_custom_property(artifacts.CLASS_NAMES_PROPERTY, json.dumps(list(index.class_names)))
         for name, value in counts.items():
             examples.set_int_custom_property(name, value)
         print(summary_line(counts, examples.uri), flush=True)

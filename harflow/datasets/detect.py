@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from harflow.datasets import folder, hmdb51, synth, ucf101
-from harflow.datasets.records import DatasetError, DatasetIndex, existing_root
+from harflow.datasets.records import EVAL, SPLITS, TRAIN, DatasetError, DatasetIndex, existing_root
 
 LAYOUTS = ("ucf101", "hmdb51", "folder")  # what `--dataset` accepts, besides "auto"
 _CLASS_OWNERS = (ucf101, hmdb51, synth)  # the datasets whose class names are known in advance
@@ -75,6 +75,27 @@ def read_configured(ingest) -> DatasetIndex:
         test_fraction=ingest.test_fraction,
         seed=ingest.split_seed,
     )
+
+
+def require_dataset(ingest) -> DatasetIndex:
+    """read_configured, and refuse (DatasetError, one line) a dataset a run cannot use: a missing folder,
+    an empty train or eval split, or (unless ingest.require_all_classes is off) a split without some class."""
+    root = ingest.dataset_root
+    if not Path(root).is_dir():
+        raise DatasetError(f"{root}: no such dataset folder (make one with `harflow synth {root}`)")
+    index = read_configured(ingest)
+    missing = [split for split in (TRAIN, EVAL) if index.count(split) == 0]
+    if missing:
+        raise DatasetError(f"{root}: the split lists of split {ingest.split} name no {' and no '.join(missing)} clips")
+    for split in SPLITS:
+        present = {clip.label for clip in index.clips if clip.split == split}
+        absent = [name for label, name in enumerate(index.class_names) if present and label not in present]
+        if absent and ingest.require_all_classes:
+            raise DatasetError(
+                f"{root}: split {split} has no clips of {', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''} "
+                "(add clips, change the split, or pass --allow-missing-classes)"
+            )
+    return index
 
 
 def categories_for(class_names: list[str] | tuple[str, ...], category_map: str = "") -> dict[str, str]:

@@ -45,6 +45,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from harflow.config import SynthConfig
 from harflow.video import segment_indices, write_video
 
 CLASSES: tuple[str, ...] = (
@@ -74,26 +75,6 @@ SMALL_RADIUS = (0.09, 0.11)  # smallest radius of a Grow / Shrink shape ...
 GROWTH = (2.0, 2.5)  # ... times this is its largest
 EDGE = 2.0  # pixels kept free between the shape and the frame's border
 CONTRAST = 70.0  # least luminance difference between shape and background
-
-
-@dataclass(frozen=True)
-class SynthConfig:
-    clips_per_class_train: int = 24
-    clips_per_class_test: int = 8
-    frames: int = 33  # odd: ingestion then samples a clip and its time reversal at mirrored frames (see above)
-    size: int = 96  # square frames, pixels
-    fps: float = 25.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.clips_per_class_train < 1 or self.clips_per_class_test < 1:
-            raise ValueError("a synthetic dataset needs at least 1 train and 1 test clip per class")
-        if self.frames < 2:
-            raise ValueError(f"clips need at least 2 frames to show motion, got {self.frames}")
-        if self.size < 32:
-            raise ValueError(f"frames must be at least 32 pixels, got {self.size}")
-        if self.fps <= 0:
-            raise ValueError(f"fps must be positive, got {self.fps}")
 
 
 def categories(class_names: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The Flask app: an upload page, `POST /api/predict` and `GET /healthz`.
 
 `create_app(predictor, config)` takes a model that is already loaded
-(serving.backends: in process, or TF Serving over gRPC), so the model is
+(a serving.predictor.Predictor: in process, or TF Serving over gRPC or REST), so the model is
 loaded once per process, never per request. `harflow serve` runs the app
 under waitress (a production WSGI server; never Flask's debug server).
 
@@ -25,11 +25,12 @@ from werkzeug.exceptions import HTTPException
 from harflow.config import WebConfig
 from harflow.video import VIDEO_SUFFIXES, ClipError
 from harflow.serving.analysis import analyse_clip
+from harflow.serving.predictor import Predictor
 
 UPLOAD_FIELD = "clip"  # the multipart form field of POST /api/predict
 
 
-def create_app(predictor, config: WebConfig = WebConfig()) -> Flask:
+def create_app(predictor: Predictor, config: WebConfig = WebConfig()) -> Flask:
     """The app around a loaded predictor. Its upload folder: config.upload_dir, else a new temp dir."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes
@@ -40,7 +41,7 @@ def create_app(predictor, config: WebConfig = WebConfig()) -> Flask:
     @app.get("/")
     def page():
         return render_template(
-            "index.html", config=config, model=predictor.description, classes=predictor.class_names, accept=accepted_files()
+            "index.html", config=config, model=predictor.description, classes=predictor.classes, accept=accepted_files()
         )
 
     @app.get("/healthz")
@@ -48,7 +49,7 @@ def create_app(predictor, config: WebConfig = WebConfig()) -> Flask:
         return jsonify(
             status="ok",
             model=predictor.description,
-            classes=len(predictor.class_names),
+            classes=len(predictor.classes),
             num_frames=predictor.num_frames,
             image_size=predictor.image_size,
             max_upload_mb=config.max_upload_mb,

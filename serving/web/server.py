@@ -6,10 +6,11 @@ import shutil
 import threading
 
 from harflow.config import WebConfig
+from harflow.serving.predictor import Predictor
 from harflow.serving.web.app import create_app
 
 
-def make_server(predictor, config: WebConfig = WebConfig()):
+def make_server(predictor: Predictor, config: WebConfig = WebConfig()):
     """A waitress server for the app, bound to config.host:config.port (port 0: any free port).
 
     Waitress reads a whole request before the app sees it, so its own body limit is set a little
@@ -45,7 +46,7 @@ def url_of(server) -> str:
 class BackgroundServer:
     """The app served by waitress in a thread (tests, benchmarks): `with BackgroundServer(p, c) as s: s.url`."""
 
-    def __init__(self, predictor, config: WebConfig = WebConfig(host="127.0.0.1", port=0)):
+    def __init__(self, predictor: Predictor, config: WebConfig = WebConfig(host="127.0.0.1", port=0)):
         self.server = make_server(predictor, config)
         self.url = url_of(self.server)
         self.upload_dir = self.server.app.config["UPLOAD_DIR"]

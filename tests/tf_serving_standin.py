@@ -1,4 +1,4 @@
-"""STAND-INS for TensorFlow Serving, for tests and benchmarks where its binary cannot run.
+"""STAND-INS for TensorFlow Serving, for tests and benchmarks: its binary cannot be installed here.
 
 No package registry carries the `tensorflow_model_server` binary and this
 project has no Docker, so tests talk to these in-process servers instead. They
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harflow.artifacts import SERVING_SIGNATURE
 from harflow.serving import versions
 
 
@@ -135,7 +136,7 @@ class _PredictionService(_servicer_base()):
         from tensorflow_serving.apis import predict_pb2
 
         version = self._version(request.model_spec, context)
-        signature = request.model_spec.signature_name or "serving_default"
+        signature = request.model_spec.signature_name or SERVING_SIGNATURE
         inputs = {key: tf.make_ndarray(proto) for key, proto in request.inputs.items()}
         try:
             outputs = self.store.run(version, signature, inputs)
@@ -250,7 +251,7 @@ def _rest_handler(store: ModelStore):
                 return
             try:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                signature = body.get("signature_name", "serving_default")
+                signature = body.get("signature_name", SERVING_SIGNATURE)
                 row_format = "instances" in body
                 data = body["instances"] if row_format else body["inputs"]
                 if isinstance(data, dict):

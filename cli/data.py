@@ -1,0 +1,82 @@
+"""`harflow synth`, `harflow data download` and `harflow data stats`: datasets in, what ingestion saw out."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harflow import env
+from harflow.cli.options import UsageError, add_command, add_seed, add_synth_options, config_from
+from harflow.cli.progress import progress
+from harflow.config import PipelineConfig, SynthConfig
+from harflow.datasets.download import SOURCES
+
+DATA = """`download ucf101|hmdb51 DIR` fetches the official archives (resuming partial downloads), unpacks them
+and arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. `stats PATH` prints the
+class counts and frames per clip of an ingestion run."""
+
+
+
+def add_commands(commands) -> None:
+    synth = add_command(commands, "synth", cmd_synth, "write the synthetic dataset (UCF101 layout)")
+    synth.add_argument("out", help="output folder (created; must be empty or an earlier synthetic dataset)")
+    add_synth_options(synth)
+    add_seed(synth)
+    data = add_command(commands, "data", None, "download UCF101 or HMDB51; show ingestion statistics", description=DATA)
+    verbs = data.add_subparsers(dest="verb", metavar="VERB", required=True)
+    fetch = add_command(verbs, "download", cmd_data_download, "fetch, unpack and arrange a dataset")
+    fetch.add_argument("dataset", choices=sorted(SOURCES))
+    fetch.add_argument("dir", metavar="DIR", help="where the dataset goes")
+    fetch.add_argument("--archive", action="append", metavar="FILE", help="use this archive already on disk instead of downloading (repeat for the videos and the split files)")
+    stats = add_command(verbs, "stats", cmd_data_stats, "print an ingestion run's statistics")
+    stats.add_argument("path", nargs="?", default=PipelineConfig().work_dir, help="Examples folder or work dir (default: %(default)s)")
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    """Write a deterministic synthetic action dataset in UCF101's layout: 8 classes whose label shows only
+    in the order of frames (moving left/right/up/down, rotating either way, growing, shrinking)."""
+    from harflow.datasets import synth
+
+    summary = synth.generate(args.out, config_from(SynthConfig, args), progress=progress("synth"))
+    print(
+        f"synthetic dataset: {len(summary['classes'])} classes, {summary['train_clips']} train clips, "
+        f"{summary['test_clips']} test clips in {summary['path']}"
+    )
+    return 0
+
+
+def download_needs_environment() -> bool:
+    """True in a clone whose host has no RAR extractor while harflow's environment (its root file system) has one."""
+    from harflow.datasets.download import rar_extractor
+
+    return env.source_checkout() and env.needs_rootfs() and rar_extractor() is None
+
+
+def cmd_data_download(args: argparse.Namespace) -> int:
+    """Fetch the official archives and split files into DIR/downloads (resumable; or take --archive files),
+    unpack them and arrange DIR in the layout `harflow run` reads (standard library only)."""
+    from harflow.datasets import download
+
+    try:
+        root = download.download(args.dataset, args.dir, archives=args.archive, progress=lambda line: print(line, flush=True))
+    except download.DownloadError as error:
+        raise UsageError(str(error)) from None
+    print(f"next: harflow run --data {root} --dataset {args.dataset}")
+    return 0
+
+
+def cmd_data_stats(args: argparse.Namespace) -> int:
+    """Print statistics.md (clips per class and split, frames per clip, rejects) of an Examples folder,
+    or of the newest VideoExampleGen run under a work dir."""
+    print(statistics_file(Path(args.path)).read_text(), end="")
+    return 0
+
+
+def statistics_file(path: Path) -> Path:
+    """statistics.md in an Examples folder, or in the newest VideoExampleGen output under a work dir."""
+    candidates = [path / "statistics.md"] if (path / "statistics.md").is_file() else []
+    if not candidates and path.is_dir():
+        candidates = sorted(path.glob("**/VideoExampleGen/examples/*/statistics.md"), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        raise UsageError(f"{path}: no statistics.md here or under */VideoExampleGen/examples/ (run the pipeline first)")
+    return candidates[-1]
