@@ -1,5 +1,5 @@
 # harflow's two everyday commands. Both build harflow's environment on first use
-# (harflow/env.py: a plain venv, or a Debian 13 root file system on hosts with glibc < 2.39,
+# (harflow/env/: a plain venv, or a Debian 13 root file system on hosts with glibc < 2.39,
 # as root or rootless; `make env` prints which and why). Quiet by default: HARFLOW_DEBUG=1 shows
 # TensorFlow's, absl's and FFmpeg's log lines.
 PYTHON ?= python3

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from harflow import env, env_build, rootfs
+from harflow import env
+from harflow.env import build as env_build, rootfs
 
 
 def test_old_glibc_needs_the_root_file_system(monkeypatch):

@@ -1,4 +1,4 @@
-"""harflow.env_gpu: finding an NVIDIA driver and binding it into the root file system, on a FAKE driver tree.
+"""harflow.env.gpu: finding an NVIDIA driver and binding it into the root file system, on a FAKE driver tree.
 
 No GPU was lent to this project's test machines: these tests check the discovery and the bind script
 harflow generates; they do not show that TensorFlow uses a GPU (docs/environment.md, GPU).
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harflow import env, env_gpu
+from harflow import env
+from harflow.env import gpu as env_gpu
 
 VERSION_FILE = """NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 01:44:30 UTC 2024
 GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)

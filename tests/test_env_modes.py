@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harflow import env, rootfs
+from harflow import env
+from harflow.env import rootfs
 
 
 @pytest.fixture

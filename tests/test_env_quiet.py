@@ -1,11 +1,12 @@
-"""harflow.env_quiet: TensorFlow's, absl's and FFmpeg's lines stay off the user's terminal unless -v asks."""
+"""harflow.env.quiet: TensorFlow's, absl's and FFmpeg's lines stay off the user's terminal unless -v asks."""
 
 import os
 import sys
 
 import pytest
 
-from harflow import env, env_quiet
+from harflow import env
+from harflow.env import quiet as env_quiet
 
 ABSL_LINES = [
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",

@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harflow import env_gpu, rootfs as rootfs_
-from harflow.rootfs import ROOTFS_PACKAGES, missing_rootfs_packages
+from harflow.env import gpu as env_gpu, rootfs as rootfs_
+from harflow.env.rootfs import ROOTFS_PACKAGES, missing_rootfs_packages
 
-REPO_ROOT = Path(__file__).resolve().parent.parent  # the clone, when harflow runs from one
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the clone, when harflow runs from one
 # Host variables that would point the environment's tools at host files.
 DROPPED_VARIABLES = ("PATH", "LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "PIP_FIND_LINKS")
 

@@ -10,13 +10,13 @@ tensorflow-data-validation wheels need glibc >= 2.39. So:
   ("trixie") root file system** built once, with a virtual environment inside,
   entered through `unshare` (private mounts, so no mount outlives the command)
   and `chroot`: **as root** when run by root (debootstrap), **rootless** for any
-  other user (mmdebstrap and a user namespace; harflow.rootfs).
+  other user (mmdebstrap and a user namespace; harflow.env.rootfs).
 
 The venv and root file system live in a cache outside the clone
 (``$HARFLOW_CACHE``, default ``~/.cache/harflow``) and are reused; the virtual
 environment is rebuilt when the dependency pins in pyproject.toml change. With
 an NVIDIA driver on the host it gets TensorFlow's CUDA wheels and the driver is
-bound in (harflow.env_gpu). Commands run quiet (harflow.env_quiet).
+bound in (harflow.env.gpu). Commands run quiet (harflow.env.quiet); harflow.env.build builds.
 
 This module runs on the host's own Python, before any dependency exists, so
 it uses the standard library only.
@@ -34,8 +34,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harflow import env_build, env_gpu, env_quiet, rootfs as rootfs_
-from harflow.env_build import (  # noqa: F401 (re-exported: harflow.env is the one face of the environment)
+from harflow.env import build as env_build, gpu as env_gpu, quiet as env_quiet, rootfs as rootfs_
+from harflow.env.build import (  # noqa: F401 (re-exported: harflow.env is the one face of the environment)
     DROPPED_VARIABLES,
     REPO_ROOT,
     EnvironmentError_,
@@ -45,7 +45,7 @@ from harflow.env_build import (  # noqa: F401 (re-exported: harflow.env is the o
     is_ready,
     say,
 )
-from harflow.rootfs import ROOTFS_PACKAGES, installed_packages, missing_rootfs_packages  # noqa: F401 (re-exported)
+from harflow.env.rootfs import ROOTFS_PACKAGES, installed_packages, missing_rootfs_packages  # noqa: F401 (re-exported)
 
 MIN_GLIBC = (2, 39)
 IN_ENV_FLAG = "HARFLOW_IN_ENV"
@@ -93,7 +93,7 @@ def needs_rootfs(glibc: tuple[int, int] | None = None) -> bool:
 
 def source_checkout(root: Path = REPO_ROOT) -> bool:
     """True when harflow runs from a clone (its pyproject.toml beside the package), not from an install."""
-    return (root / "pyproject.toml").is_file() and (root / "harflow" / "env.py").is_file()
+    return (root / "pyproject.toml").is_file() and (root / "harflow" / "env" / "__init__.py").is_file()
 
 
 def interpreter_has_harflow() -> bool:

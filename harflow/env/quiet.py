@@ -7,8 +7,9 @@ operations are on`, `cudart_stub.cc ... Could not find cuda drivers`, twice each
 `cuda_platform.cc ... failed call to cuInit`), and FFmpeg prints `moov atom not found` for a bad
 file. So harflow (1) sets variables for the command: `TF_CPP_MIN_LOG_LEVEL=3` for what TensorFlow
 logs after start-up, `OPENCV_FFMPEG_LOGLEVEL=-8` (AV_LOG_QUIET) and `OPENCV_LOG_LEVEL=OFF` for
-FFmpeg and OpenCV; (2) sets the Python loggers of absl (TFX), TensorFlow and Beam to errors only in
-harflow's own process (quiet_python_logging, called by the command line); (3) reads the command's stderr and drops the lines in absl's C++ format
+FFmpeg and OpenCV (also set in harflow's own process by quiet_this_process, for an installed
+harflow that runs right there); (2) the command line sets the Python loggers of absl (TFX), TensorFlow
+and Beam to errors only (cli/app.py); (3) reads the command's stderr and drops the lines in absl's C++ format
 (`I0000 00:00:... file.cc:31] ...`: info, warning and error; fatal ones stay) and FFmpeg's
 (`[mov,mp4,... @ 0x...] ...`), passing everything else through as it comes (progress bars
 included). `-v` (or `HARFLOW_DEBUG=1`) turns both off.
@@ -18,7 +19,6 @@ Standard library only: this runs on the host's own Python.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import subprocess
@@ -53,26 +53,13 @@ def quiet_variables(environ: dict[str, str]) -> dict[str, str]:
     return {**QUIET_VARIABLES, **environ}
 
 
-def quiet_python_logging() -> None:
-    """In harflow's own process: TFX's (absl), TensorFlow's and Beam's Python loggers report errors
-    only (`WARNING:absl:ArtifactQuery.property_predicate is not supported.`, TensorFlow's
-    deprecation notices); nothing changes under -v / HARFLOW_DEBUG=1."""
-    if verbose():
-        return
-    try:
-        import absl.logging  # noqa: F401  (absl makes its logger of its own class: before the level is set)
-    except ImportError:  # on the host's Python, before the environment exists
-        pass
-    for name in ("absl", "tensorflow", "apache_beam"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.ERROR)
-        # absl's --verbosity flag resets its logger's level when a library parses flags: a filter stays
-        if _errors_only not in logger.filters:
-            logger.addFilter(_errors_only)
-
-
-def _errors_only(record: logging.LogRecord) -> bool:
-    return record.levelno >= logging.ERROR
+def quiet_this_process(environ=None) -> None:
+    """For a command run right here (installed, or inside the environment): the quietening variables
+    before TensorFlow or OpenCV load (a value the user set wins; nothing under -v / HARFLOW_DEBUG=1)."""
+    environ = os.environ if environ is None else environ
+    if not verbose(environ):
+        for name, value in QUIET_VARIABLES.items():
+            environ.setdefault(name, value)
 
 
 def is_noise(line: bytes) -> bool:

@@ -124,7 +124,7 @@ def enter_script(rootfs: Path, rootless: bool, driver_lines: list[str] = ()) -> 
     binds do not copy those mounts a second time. As root a fresh /proc is mounted; rootless, the
     host's /proc is bound instead (mounting a new proc needs a PID namespace of one's own; the
     bound one shows the same processes, as the fresh one does in root mode). `driver_lines` bind
-    the host's NVIDIA driver (harflow.env_gpu) after /dev.
+    the host's NVIDIA driver (harflow.env.gpu) after /dev.
     """
     r = shlex.quote(str(rootfs))
     lines = ["set -e"]
