@@ -54,6 +54,7 @@ def add_cluster_options(parser: argparse.ArgumentParser, required: bool) -> None
     field_option(group, kubeflow, "trainer_cpus", help="CPU limit of the Trainer step; 0: the cluster's default")
     field_option(group, kubeflow, "trainer_memory_gb", "--trainer-memory", metavar="GB", help="memory limit of the Trainer step in GB; 0: the cluster's default")
     field_option(group, kubeflow, "ingest_beam_args", "--ingest-beam-arg", action="append", default=[], metavar="ARG", help="a Beam option for VideoExampleGen only, e.g. --ingest-beam-arg=--runner=DataflowRunner (repeatable)")
+    field_option(group, kubeflow, "pvc_mounts", "--pvc", action="append", default=[], metavar="NAME:/MOUNT/PATH", help="a PersistentVolumeClaim every step mounts at that path (open-source Kubeflow: the clips, a serving base), repeatable")
     add_beam_options(group)
     add_model_building_options(parser)
     add_folder_options(parser)
@@ -131,7 +132,10 @@ def kubeflow_configs(args: argparse.Namespace, output: str | None = None):
             "(e.g. gs://BUCKET/data/ucf101) to compile the pipeline" + ("" if args.command_kubeflow == "compile" else ", or --spec FILE")
         )
     config = pipeline_config(args, dataset_root=args.dataset_root)
-    kubeflow = config_from(KubeflowConfig, args, ingest_beam_args=tuple(args.ingest_beam_args), **({"output": output} if output else {}))
+    from harflow.kubeflow.compile import parse_pvc_mount
+
+    pvc_mounts = tuple(parse_pvc_mount(text) for text in args.pvc_mounts)
+    kubeflow = config_from(KubeflowConfig, args, ingest_beam_args=tuple(args.ingest_beam_args), pvc_mounts=pvc_mounts, **({"output": output} if output else {}))
     return config, kubeflow
 
 

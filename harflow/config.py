@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -301,13 +302,41 @@ class KubeflowConfig:
     trainer_cpus: float = 0.0  # CPU limit of each Trainer step; 0: the cluster's default
     trainer_memory_gb: float = 0.0  # memory limit (GB) of each Trainer step; 0: the cluster's default
     ingest_beam_args: tuple[str, ...] = ()  # Beam options for VideoExampleGen only (e.g. --runner=DataflowRunner ...)
+    # PersistentVolumeClaims every step mounts, (claim name, mount path) pairs: open-source Kubeflow's volumes
+    pvc_mounts: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ingest_beam_args", tuple(self.ingest_beam_args))
+        object.__setattr__(self, "pvc_mounts", tuple((str(name), str(path)) for name, path in self.pvc_mounts))
         if not self.image:
             raise ValueError("the pipeline image is empty; give --image REGISTRY/harflow:TAG (docs/kubeflow.md)")
         if self.gpus < 0 or self.trainer_cpus < 0 or self.trainer_memory_gb < 0:
             raise ValueError("gpus, trainer CPUs and trainer memory must be >= 0")
+        for name, path in self.pvc_mounts:
+            check_pvc_mount(name, path)
+        paths = [path.rstrip("/") for _, path in self.pvc_mounts]
+        if len(set(paths)) < len(paths):
+            raise ValueError(f"--pvc: two claims mount at the same path ({', '.join(sorted(paths))}); give each its own")
+        if self.pvc_mounts and self.output.endswith(".json"):
+            raise ValueError(
+                f"--pvc needs a YAML spec: the volumes go into the Kubernetes platform config, the YAML file's second "
+                f"document, which a JSON spec cannot carry; give --output {self.output[:-5]}.yaml"
+            )
+
+
+# a Kubernetes object name (RFC 1123 subdomain), as a PersistentVolumeClaim's name must be
+_KUBERNETES_NAME = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+
+
+def check_pvc_mount(name: str, path: str) -> None:
+    """A PersistentVolumeClaim mount: a Kubernetes name and an absolute path; a clear error otherwise."""
+    if not re.fullmatch(_KUBERNETES_NAME, name) or len(name) > 253:
+        raise ValueError(
+            f"--pvc {name}:{path}: {name!r} is not a PersistentVolumeClaim name (lower-case letters, digits, '-' and '.', "
+            "e.g. harflow-data); `kubectl get pvc -n NAMESPACE` lists the claims"
+        )
+    if not path.startswith("/") or ":" in path:
+        raise ValueError(f"--pvc {name}:{path}: the mount path must be absolute, e.g. --pvc {name}:/data")
 
 
 @dataclass(frozen=True)

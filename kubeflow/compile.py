@@ -4,6 +4,7 @@
                    ──> each Trainer's GPU / CPU / memory request, VideoExampleGen's Beam options
                    ──> KubeflowV2DagRunner                  a PipelineJob
                    ──> its PipelineSpec, as YAML            what `kfp.Client` uploads (kubeflow/submit.py)
+                   (+ a PlatformSpec, the second YAML document, mounting the --pvc volumes in every step)
 
 Every step runs in one image (kubeflow/Dockerfile: TFX's image plus this project),
 which runs the component's executor class with TFX's Kubeflow V2 entry point.
@@ -137,21 +138,61 @@ def compile_pipeline(config: PipelineConfig, kubeflow: KubeflowConfig) -> dict:
     parameters = spec["root"]["inputDefinitions"]["parameters"]
     for name, value in parameter_defaults(cluster_config(config)).items():
         parameters[name].update(defaultValue=value, isOptional=True)
-    write_spec(spec, kubeflow.output)
+    write_spec(spec, kubeflow.output, platform_spec(spec, kubeflow))
     return spec
 
 
-def write_spec(spec: dict, path: str) -> None:
-    """The spec as JSON (a .json path) or YAML (anything else), the two forms kfp.Client uploads."""
+def parse_pvc_mount(text: str) -> tuple[str, str]:
+    """`--pvc NAME:/mount/path` -> ("NAME", "/mount/path"); checked by KubeflowConfig."""
+    name, colon, path = text.partition(":")
+    if not colon:
+        raise ValueError(f"--pvc {text!r} is not NAME:/MOUNT/PATH, e.g. --pvc harflow-data:/data")
+    return name, path
+
+
+def platform_spec(spec: dict, kubeflow: KubeflowConfig) -> dict | None:
+    """The Kubernetes platform config that mounts every --pvc claim in every step; None without claims.
+
+    TFX's KubeflowV2DagRunner writes no platform config, so it is added here, in the format
+    kfp-kubernetes' `mount_pvc` gives a task (a KubernetesExecutorConfig per executor label, under
+    platforms.kubernetes.deploymentSpec.executors) and kfp's compiler writes after the PipelineSpec.
+    Only container executors run in a pod; the resolver steps have none to mount into.
+    """
+    if not kubeflow.pvc_mounts:
+        return None
+    from google.protobuf import json_format
+    from kfp.kubernetes import kubernetes_executor_config_pb2 as kubernetes
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    config = kubernetes.KubernetesExecutorConfig()
+    for name, path in kubeflow.pvc_mounts:
+        mount = config.pvc_mount.add(mount_path=path, constant=name)  # `constant`: deprecated, what older backends read
+        mount.pvc_name_parameter.runtime_value.constant.string_value = name
+    executors = {
+        label: json_format.MessageToDict(config)
+        for label, executor in spec["deploymentSpec"]["executors"].items()
+        if "container" in executor
+    }
+    platforms = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": executors}}}}
+    return json_format.MessageToDict(json_format.ParseDict(platforms, pipeline_spec_pb2.PlatformSpec()))
+
+
+def write_spec(spec: dict, path: str, platform: dict | None = None) -> None:
+    """The spec as JSON (a .json path) or YAML (anything else), the two forms kfp.Client uploads.
+
+    A platform config follows the spec as the YAML file's second document, as kfp's compiler writes it.
+    """
     import yaml
 
+    if platform and path.endswith(".json"):
+        raise ValueError(f"{path}: a JSON spec cannot carry the Kubernetes platform config (--pvc); write YAML")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     with open(path, "w") as handle:
         if path.endswith(".json"):
             json.dump(spec, handle, indent=1, sort_keys=True)
         else:
-            yaml.safe_dump(spec, handle, sort_keys=True)
+            yaml.safe_dump_all([spec, platform] if platform else [spec], handle, sort_keys=True)
 
 
 def read_spec(path: str):
@@ -162,12 +203,17 @@ def read_spec(path: str):
 
     with open(path) as handle:
         try:
-            data = yaml.safe_load(handle)
+            documents = list(yaml.safe_load_all(handle))
         except yaml.YAMLError as error:
             raise ValueError(f"{path}: not YAML or JSON ({error}); compile one with `harflow kubeflow compile`") from None
+    data, platform = (documents + [None, None])[:2]  # the PipelineSpec, then (kfp's layout) an optional PlatformSpec
     if isinstance(data, dict) and "pipelineSpec" in data:  # a PipelineJob, as TFX's runner writes it
         data = data["pipelineSpec"]
     try:
+        if len(documents) > 2:
+            raise json_format.ParseError(f"{len(documents)} YAML documents, where a spec has one or two")
+        if platform is not None:
+            json_format.ParseDict(platform, pipeline_spec_pb2.PlatformSpec())
         return json_format.ParseDict(data, pipeline_spec_pb2.PipelineSpec())
     except (json_format.ParseError, TypeError, AttributeError) as error:
         raise ValueError(f"{path}: not a Kubeflow PipelineSpec ({error}); compile one with `harflow kubeflow compile`") from None
@@ -181,5 +227,7 @@ def summary(spec: dict, kubeflow: KubeflowConfig) -> str:
     lines.append("steps: " + ", ".join(sorted(tasks)))
     for name, definition in sorted(parameters.items()):
         lines.append(f"runtime parameter {name} (default {definition.get('defaultValue')!r})")
+    for name, path in kubeflow.pvc_mounts:
+        lines.append(f"volume: claim {name} mounted at {path} in every step")
     return "\n".join(lines)
 

@@ -230,6 +230,82 @@ def test_the_command_with_a_relative_work_dir_exits_2_with_one_line(tmp_path):
     assert line.startswith("harflow: error: --work-dir 'harflow-work' is a relative path, which means nothing in a Kubeflow pod")
 
 
+VOLUMES = (("harflow-data", "/data"), ("harflow-models", "/models"))
+
+
+@pytest.fixture(scope="module")
+def compiled_with_volumes(tmp_path_factory):
+    """The pipeline compiled with two PVCs (`--pvc harflow-data:/data --pvc harflow-models:/models`)."""
+    from harflow.kubeflow.compile import compile_pipeline
+
+    output = tmp_path_factory.mktemp("kfp-pvc") / "pipeline.yaml"
+    compile_pipeline(cluster_config(), KubeflowConfig(image=IMAGE, output=str(output), pvc_mounts=VOLUMES))
+    return output
+
+
+def test_every_step_mounts_each_pvc_in_the_kubernetes_platform_config(compiled_with_volumes):
+    """kfp's layout: the PipelineSpec, then a PlatformSpec whose kubernetes executors carry kfp-kubernetes' PvcMount."""
+    from kfp.kubernetes import kubernetes_executor_config_pb2
+
+    pipeline, platform = yaml.safe_load_all(compiled_with_volumes.read_text())
+    json_format.ParseDict(pipeline, pipeline_spec_pb2.PipelineSpec())  # strict: the first document is still the spec
+    platform = json_format.ParseDict(platform, pipeline_spec_pb2.PlatformSpec())
+    assert list(platform.platforms) == ["kubernetes"]
+    executors = platform.platforms["kubernetes"].deployment_spec.executors
+    steps = {label for label, body in pipeline["deploymentSpec"]["executors"].items() if "container" in body}
+    assert set(executors) == steps and len(steps) == 5  # VideoExampleGen, the Trainer, ModelComparison, Evaluator, Pusher
+    for label in steps:
+        config = json_format.ParseDict(json_format.MessageToDict(executors[label]), kubernetes_executor_config_pb2.KubernetesExecutorConfig())
+        mounts = [(m.pvc_name_parameter.runtime_value.constant.string_value, m.mount_path, m.constant) for m in config.pvc_mount]
+        assert mounts == [("harflow-data", "/data", "harflow-data"), ("harflow-models", "/models", "harflow-models")], label
+
+
+def test_a_spec_with_volumes_reads_back_as_its_pipeline_spec(compiled_with_volumes):
+    from harflow.kubeflow.compile import read_spec
+
+    assert read_spec(str(compiled_with_volumes)).pipeline_info.name == "harflow-test"
+
+
+def test_without_volumes_the_spec_is_one_document(compiled):
+    _, output = compiled
+    assert len(list(yaml.safe_load_all(output.read_text()))) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("harflow-data", r"--pvc 'harflow-data' is not NAME:/MOUNT/PATH"),
+        ("Harflow_Data:/data", r"'Harflow_Data' is not a PersistentVolumeClaim name"),
+        ("harflow-data:data", r"the mount path must be absolute, e.g. --pvc harflow-data:/data"),
+    ],
+)
+def test_a_malformed_pvc_is_a_clear_error(text, message):
+    from harflow.kubeflow.compile import parse_pvc_mount
+
+    with pytest.raises(ValueError, match=message):
+        KubeflowConfig(pvc_mounts=(parse_pvc_mount(text),))
+
+
+def test_two_claims_on_one_path_and_a_json_spec_with_volumes_are_refused():
+    with pytest.raises(ValueError, match="two claims mount at the same path"):
+        KubeflowConfig(pvc_mounts=(("a", "/data"), ("b", "/data/")))
+    with pytest.raises(ValueError, match=r"--pvc needs a YAML spec: .* give --output p\.yaml"):
+        KubeflowConfig(output="p.json", pvc_mounts=(("a", "/data"),))
+
+
+def test_the_command_mounts_the_pvcs_it_is_given(tmp_path):
+    output = tmp_path / "harflow.yaml"
+    result = harflow(
+        "kubeflow", "compile", "--work-dir", "gs://bucket/harflow", "--data", "/data/ucf101", "--serving-dir", "/models/harflow",
+        "--output", str(output), "--pvc", "harflow-data:/data", "--pvc", "harflow-models:/models",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "volume: claim harflow-models mounted at /models in every step" in result.stdout.splitlines()
+    _, platform = yaml.safe_load_all(output.read_text())
+    pusher = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["Pusher_executor"]
+    assert [mount["mountPath"] for mount in pusher["pvcMount"]] == ["/data", "/models"]
+
+
 def harflow_paths(spec: dict) -> set[str]:
     """Every dotted harflow.* name in the spec (executor classes, the Trainer's run_fn, ...), artifact type names left out."""
     import re

@@ -138,3 +138,21 @@ def test_the_command_with_an_unreachable_host_exits_2_with_one_line(spec_file):
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"harflow: error: cannot reach Kubeflow Pipelines at {host} (")
+
+
+def test_submit_uploads_the_volumes_platform_config_with_the_spec(tmp_path):
+    """`compile --pvc` writes a second YAML document (kfp's PlatformSpec); the upload carries both."""
+    from harflow.kubeflow.compile import compile_pipeline
+    from harflow.kubeflow.submit import Connection, submit
+
+    output = tmp_path / "pipeline.yaml"
+    config = PipelineConfig(name="harflow-pvc", work_dir="/data/work", serving_dir="/models/harflow", ingest=IngestConfig(dataset_root="/data/ucf101"))
+    compile_pipeline(config, KubeflowConfig(output=str(output), pvc_mounts=(("harflow-data", "/data"),)))
+    with running_standin() as (url, state):
+        submit(str(output), Connection(host=url))
+    [upload] = state.uploads()
+    pipeline, platform = yaml.safe_load_all(upload.body["file"])
+    assert pipeline["pipelineInfo"] == {"name": "harflow-pvc"}
+    assert set(platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]) == {
+        label for label, body in pipeline["deploymentSpec"]["executors"].items() if "container" in body
+    }
