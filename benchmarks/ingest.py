@@ -105,18 +105,22 @@ def bare_loop(paths: list[str], num_frames: int, size: int, quality: int) -> Non
         capture.release()
 
 
-def component(clips, config, workers: int) -> dict:
-    """VideoExampleGen's Beam job on the DirectRunner; returns its counters."""
+def direct_options(workers: int) -> list[str]:
+    mode = "multi_processing" if workers > 1 else "in_memory"
+    return [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"]
+
+
+def component(clips, config, workers: int, options: list[str] | None = None) -> dict:
+    """VideoExampleGen's Beam job (on the DirectRunner with `workers`, unless `options` say otherwise); its counts."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from harflow.components.video_example_gen.beam_job import write_examples
 
-    mode = "multi_processing" if workers > 1 else "in_memory"
-    options = PipelineOptions([f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"])
     out = tempfile.mkdtemp(prefix="harflow-bench-ingest-")
     try:
-        return write_examples(beam.Pipeline(options=options), clips, config, out)
+        pipeline = beam.Pipeline(options=PipelineOptions(options or direct_options(workers)))
+        return write_examples(pipeline, clips, config, out)
     finally:
         shutil.rmtree(out, ignore_errors=True)
 

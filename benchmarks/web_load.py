@@ -3,9 +3,9 @@
     bin/harflow env run -- python benchmarks/web_load.py            # full: 50 uploads, 8 clients (and 1 client beside it)
     bin/harflow env run -- python benchmarks/web_load.py --quick    # a smoke run: 8 uploads, 4 clients; no report written
 
-The server is the real command, `harflow serve` (waitress, --threads 4, the
-model loaded once, in process), started as its own process on 127.0.0.1 with a
-free port and an upload folder of its own. Each client is a thread with its own
+The server is the real command, `harflow serve` (waitress, its default threads
+and limits, the model loaded once, in process), started as its own process on
+127.0.0.1 with a free port and a temp upload folder of its own (benchmarks.web_attack.ServeProcess). Each client is a thread with its own
 HTTP session that takes the next upload from a shared queue and POSTs it to
 /api/predict as multipart/form-data, as the page does. A latency is one
 upload's wall-clock time at the client: sending the file, the server writing
@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import argparse
 import queue
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.report import markdown_table, write_section  # noqa: E402
 from benchmarks.serving import default_model, export, percentile, write_clips  # noqa: E402
+from benchmarks.web_attack import ServeProcess  # noqa: E402
 
 NAME = "web-load"
 
@@ -77,32 +75,11 @@ def upload_all(url: str, clips: list[Path], uploads: int, clients: int) -> tuple
     return statuses, latencies, time.perf_counter() - started
 
 
-class ServeProcess:
-    """`harflow serve` in its own process on a free loopback port: `with ServeProcess(model, uploads) as url:`."""
-
-    def __init__(self, model: Path, upload_dir: Path, threads: int = 4):
-        self.command = [sys.executable, "-m", "harflow", "serve", "--model", str(model), "--host", "127.0.0.1",
-                        "--port", "0", "--threads", str(threads), "--upload-dir", str(upload_dir)]
-
-    def __enter__(self) -> str:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        for line in self.process.stdout:  # the command prints its URL once the model is loaded
-            match = re.search(r"page: (http://\S+)", line)
-            if match:
-                return match.group(1)
-        raise RuntimeError(f"harflow serve exited ({self.process.wait()}) before printing its URL")
-
-    def __exit__(self, *exc) -> None:
-        self.process.send_signal(signal.SIGINT)  # as Ctrl-C: waitress stops, harflow cleans up
-        self.process.wait(timeout=60)
-
-
-def measure(model: Path, clips: list[Path], uploads: int, clients: int, work: Path) -> list[object]:
-    upload_dir = work / f"uploads-{clients}"
-    with ServeProcess(model, upload_dir) as url:
-        upload_all(url, clips[:1], 1, 1)  # warm-up: the first request of each path
-        statuses, latencies, wall = upload_all(url, clips, uploads, clients)
-        left = sorted(p.name for p in upload_dir.iterdir())
+def measure(model: Path, clips: list[Path], uploads: int, clients: int) -> list[object]:
+    with ServeProcess(model) as server:
+        upload_all(server.url, clips[:1], 1, 1)  # warm-up: the first request of each path
+        statuses, latencies, wall = upload_all(server.url, clips, uploads, clients)
+        left = sorted(p.name for p in server.upload_dir.iterdir())
     answered = sum(status == 200 for status in statuses)
     row = [clients, uploads, f"{answered}/{uploads}", f"{statistics.median(latencies):.3f}", f"{percentile(latencies, 95):.3f}",
            f"{max(latencies):.3f}", f"{uploads / wall:.2f}", len(left)]
@@ -133,7 +110,7 @@ def main() -> None:
         else:
             keras_model, ingest = default_model(8)
             model = export(keras_model, tmp / "model", ingest)
-        rows = [measure(model, clips, args.uploads, clients, tmp) for clients in (1, args.clients)]
+        rows = [measure(model, clips, args.uploads, clients) for clients in (1, args.clients)]
 
     header = ["clients", "uploads", "answered 200", "median s", "p95 s", "max s", "uploads/s", "files left"]
     print(markdown_table(header, rows))
@@ -141,7 +118,7 @@ def main() -> None:
         return
     speedup = float(rows[1][6]) / float(rows[0][6])
     body = (
-        f"`harflow serve` (waitress, 4 threads, the model loaded once in process) on 127.0.0.1, in its own process; "
+        f"`harflow serve` (waitress, its default threads and limits, the model loaded once in process) on 127.0.0.1, in its own process; "
         f"{args.uploads} uploads of 10 different {args.seconds:g}-s 320x240 MJPG clips (25 fps, so each answer has a "
         f"timeline of 2-s windows) POSTed to /api/predict by 1 client, then by {args.clients} concurrent clients "
         "(threads, one HTTP session each). A latency is one upload at the client: send, store, decode and sample, "

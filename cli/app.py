@@ -51,11 +51,11 @@ def run_env(args: argparse.Namespace) -> int:
 def needs_tfx(args: argparse.Namespace) -> bool:
     """Whether the command needs what only TFX's interpreter has. `env` and `data stats` need nothing;
     `data download` needs harflow's environment only in a clone whose environment alone has a RAR
-    extractor (bsdtar, installed in its root file system)."""
+    extractor (bsdtar, installed in its root file system); `data audit` decodes clips, as a run does."""
     if args.command == "env":
         return False
-    if args.command == "data":
-        return args.verb == "download" and data.download_needs_environment()
+    if args.command == "data":  # audit decodes clips: OpenCV and NumPy are in the environment, as TFX is
+        return args.verb == "audit" or (args.verb == "download" and data.download_needs_environment())
     return True
 
 

@@ -98,6 +98,7 @@ def add_dataset(group, help: str = "dataset root folder", **extra) -> None:
     field_option(group, IngestConfig(), "dataset_root", "--data", help=help, **extra)
     field_option(group, IngestConfig(), "dataset", choices=DATASET_LAYOUTS, help="dataset layout; auto detects it from the files (Kubeflow: the runtime parameter dataset's default)")
     field_option(group, IngestConfig(), "split", choices=[1, 2, 3], help="official split of UCF101/HMDB51")
+    field_option(group, IngestConfig(), "splits_dir", "--splits", metavar="DIR", help="folder of the official split lists (ucfTrainTestlist/ or testTrainMulti_7030_splits/) when neither in --data nor beside it (default: found by itself)")
 
 
 def add_beam_options(group) -> None:
@@ -150,6 +151,15 @@ def add_ingest_options(parser: argparse.ArgumentParser) -> None:
         help="cut each train and val video into N equal segments, one clip each, so that the model trains on "
         "what a test clip of --eval-clips N shows (default: %(default)s, one clip over the whole video)",
     )
+    add_leak_options(parser)
+
+
+def add_leak_options(parser: argparse.ArgumentParser) -> None:
+    """--leak-threshold and --fail-on-leak: the leakage audit's near-duplicate distance and when it stops a run."""
+    ingest = IngestConfig()
+    group = parser.add_argument_group("leakage audit (near-duplicate clips across splits; docs/ingestion.md)")
+    field_option(group, ingest, "leak_threshold", metavar="BITS", help="two clips are near duplicates when their perceptual signatures differ by at most BITS of 64")
+    field_option(group, ingest, "fail_on_leak", metavar="FRACTION", help="stop when more than FRACTION of the eval videos have a near-duplicate in train (1.0: never)")
 
 
 def add_folder_options(parser: argparse.ArgumentParser) -> None:

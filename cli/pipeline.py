@@ -67,6 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     index = require_dataset(config.ingest)
     counts = ", ".join(f"{split} {index.count(split)}" for split in SPLITS)
     print(f"dataset {config.ingest.dataset_root}: {len(index.class_names)} classes; clips: {counts}", flush=True)
+    print(f"split source: {index.source}", flush=True)
     return run_and_report(config)
 
 

@@ -28,6 +28,9 @@ from pathlib import Path
 
 CLASS_NAMES_FILE = "class_names.txt"  # beside the Split-* folders of an Examples artifact
 CLASS_NAMES_PROPERTY = "class_names"  # the Examples artifact's MLMD custom property: the names as JSON
+SPLIT_SOURCE_PROPERTY = "split_source"  # the Examples artifact's: where the split came from, in words (DatasetIndex.source)
+LEAK_PROPERTY = "eval_fraction_with_train_twin"  # the Examples artifact's: the leakage audit's share (harflow/leakage.py)
+VAL_VIDEOS_PROPERTY = "val_videos"  # the Examples artifact's: val videos (not clips), the trials of val accuracy's interval
 MODEL_INFO_FILE = "harflow.json"
 ASSETS_EXTRA = "assets.extra"  # the SavedModel's folder for files that are not part of the graph
 TRAINING_SUMMARY_FILE = "harflow_training.json"  # in the Model artifact, beside Format-Serving/

@@ -25,6 +25,9 @@ class IngestConfig:
     # folder (a folder per class) or auto (detected from the files; harflow/datasets/detect.py)
     dataset: str = "auto"
     split: int = 1  # which official split (1, 2 or 3; ucf101 and hmdb51)
+    # the folder of the official split lists (ucfTrainTestlist/ or testTrainMulti_7030_splits/) when it is
+    # neither in dataset_root nor beside it; empty: found by itself (harflow/datasets/detect.py)
+    splits_dir: str = ""
     num_frames: int = 8  # frames sampled per clip, spread uniformly over the whole clip
     image_size: int = 64  # frames are resized to image_size x image_size
     jpeg_quality: int = 90
@@ -37,6 +40,11 @@ class IngestConfig:
     random_split: bool = False
     split_seed: int = 0
     require_all_classes: bool = True  # fail the run when a non-empty split lacks a class
+    # the leakage audit (harflow/leakage.py): two clips are near duplicates when their perceptual signatures
+    # differ by at most leak_threshold bits of 64; the run fails when more than fail_on_leak of the eval
+    # videos have one in train (1.0: never fails, the figure is only reported)
+    leak_threshold: float = 8.0
+    fail_on_leak: float = 1.0
     # also run TFX StatisticsGen, SchemaGen and ExampleValidator (TFDV) on the small features
     # (everything but the JPEG frames); off by default: statistics.md already gives the counts
     tfdv_statistics: bool = False
@@ -61,6 +69,8 @@ class IngestConfig:
             raise ValueError(f"jpeg_quality must be in 1..100, not {self.jpeg_quality}")
         if self.color not in ("rgb", "gray"):
             raise ValueError(f"color must be rgb or gray, not {self.color!r}")
+        if not 0 <= self.leak_threshold < 64 or not 0 <= self.fail_on_leak <= 1:
+            raise ValueError("leak_threshold must be in [0, 64) bits and fail_on_leak a fraction in [0, 1]")
         if not 0 < self.test_fraction < 1 or not 0 <= self.val_fraction < 1:
             raise ValueError("test_fraction must be in (0, 1) and val_fraction in [0, 1)")
 
@@ -218,13 +228,36 @@ class ServingConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """The web app (`harflow serve`, serving/web/) and the live predictions of `harflow predict`."""
+    """The web app (`harflow serve`, serving/web/) and the live predictions of `harflow predict`.
+
+    The limits and the privilege model are explained in docs/web.md ("Limits and safety").
+    """
 
     host: str = "127.0.0.1"  # 0.0.0.0 to accept other machines
     port: int = 8080
-    threads: int = 4  # waitress worker threads: requests answered at once
+    # waitress worker threads: requests answered at once. More than max_analyses, so that a thread
+    # is always free for /healthz and the page while analyses run and wait
+    threads: int = 16
     max_upload_mb: float = 100.0  # larger uploads are refused with 413
     max_clip_seconds: float = 120.0  # only the first this-many seconds of a long clip are analysed
+    # decoded pixels: a clip whose frames are larger (width x height), or whose analysed part holds more
+    # (width x height x frames), is refused with 413 after reading its header, before any frame is sampled
+    max_frame_pixels: int = 3840 * 2160  # 4K UHD
+    max_clip_pixels: int = 1920 * 1080 * 25 * 120  # 120 s of 1080p at 25 fps
+    max_analyses: int = 2  # uploads analysed at once; more wait up to analysis_wait_s, then get 503 + Retry-After
+    analysis_wait_s: float = 10.0
+    # waitress's connections: at most connection_limit open at once; a connection idle for channel_timeout_s
+    # is closed (looked for every cleanup_interval_s); request headers over max_header_kb get 431
+    connection_limit: int = 1000
+    channel_timeout_s: int = 30
+    cleanup_interval_s: int = 5
+    max_header_kb: int = 64
+    shutdown_grace_s: float = 20.0  # SIGTERM / SIGINT: in-flight requests get this long to finish
+    # privileges: started as root, serve binds its port and loads the model, then becomes `user`
+    # (empty: run_as_default inside harflow's root file system; elsewhere root is refused) unless allow_root
+    user: str = ""
+    run_as_default: str = "nobody"
+    allow_root: bool = False
     top_k: int = 5  # classes shown per clip
     # the timeline of a long clip: one prediction per window of this many seconds (the model's T frames
     # sampled from it as training sampled a clip); also the rolling window of --annotate / --webcam / --stream
@@ -240,6 +273,14 @@ class WebConfig:
             raise ValueError(f"top_k and threads must be >= 1 and port in 0..65535, not {self.top_k}, {self.threads}, {self.port}")
         if self.window_seconds <= 0 or self.step_seconds <= 0 or self.fallback_fps <= 0:
             raise ValueError("window_seconds, step_seconds and fallback_fps must be > 0")
+        if not 1 <= self.max_analyses < self.threads:
+            raise ValueError(f"max_analyses must be >= 1 and below threads (a thread stays free for /healthz), "
+                             f"not {self.max_analyses} with {self.threads} threads (--max-analyses, --threads)")
+        if min(self.max_frame_pixels, self.max_clip_pixels, self.connection_limit, self.channel_timeout_s,
+               self.cleanup_interval_s, self.max_header_kb) < 1 or self.analysis_wait_s < 0 or self.shutdown_grace_s < 0:
+            raise ValueError("the pixel, connection and time limits of WebConfig must be > 0 (waits >= 0)")
+        if self.user and self.allow_root:
+            raise ValueError("give --user NAME (become NAME after start-up) or --allow-root (stay root), not both")
 
     @property
     def max_upload_bytes(self) -> int:

@@ -78,7 +78,8 @@ def probe(path: str | os.PathLike, max_frames: int | None = None) -> VideoInfo:
     The frames are counted by walking the stream with grab() (a header's count
     is wrong for truncated files and broken AVI headers), up to `max_frames`:
     when counting stops there, `frames` is the larger of the count and the
-    header's. Raises FileNotFoundError, or ClipError when no frame decodes.
+    header's; max_frames=0 reads the header alone, decoding nothing (the web app's
+    pixel limits). Raises FileNotFoundError, or ClipError when no frame decodes.
     """
     return probe_and_read(path, lambda counted: (), 1, max_frames)[0]
 
@@ -94,8 +95,8 @@ def probe_and_read(
     """
     path = check_video_file(path)
     height, width = _frame_size(size)
-    if max_frames is not None and max_frames < 1:
-        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+    if max_frames is not None and max_frames < 0:
+        raise ValueError(f"max_frames must be >= 0 or None, got {max_frames}")
     capture = _open_capture(path)
     try:
         declared, fps = _declared_frame_count(capture), _declared_fps(capture)
@@ -108,7 +109,7 @@ def probe_and_read(
             counted += 1
     finally:
         capture.release()
-    if counted < 1:
+    if counted < 1 and max_frames != 0:
         raise ClipError(f"{path}: no decodable video frames (is it a video?)")
     wanted = set(wanted_for(counted))
     if wanted != guess:  # the header's count was wrong: the wanted frames are others

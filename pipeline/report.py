@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from harflow.components.model_comparison.metrics import wilson_interval
 from harflow.pipeline.run import RunSummary
 
 
@@ -66,6 +67,22 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
 
 
+def with_interval(value: float | None, n: int | None) -> str:
+    """An accuracy with its 95% Wilson interval over n clips: "0.6100 (0.48-0.73)"; "-" when unknown."""
+    if value is None or np.isnan(value):
+        return "-"
+    if not n:
+        return f"{value:.4f}"
+    low, high = wilson_interval(value, n)
+    return f"{value:.4f} ({low:.2f}-{high:.2f})"
+
+
+def provenance_lines(run: RunSummary) -> list[str]:
+    """The split the run used and the leakage audit's figure, as Markdown list items."""
+    twins = "not audited" if run.eval_twin_fraction is None else f"{100 * run.eval_twin_fraction:.1f}% of eval videos have a near-duplicate in train"
+    return [f"- split source: {run.split_source or 'not recorded'}", f"- leakage audit: {twins}"]
+
+
 def evaluation_markdown(run: RunSummary, matrix: np.ndarray | None, class_names: list[str], top_k: int | None = None) -> str:
     """The whole evaluation of one run as a Markdown page."""
     lines = [
@@ -78,6 +95,7 @@ def evaluation_markdown(run: RunSummary, matrix: np.ndarray | None, class_names:
         f"- blessed: {run.blessed}",
         f"- pushed: {'version %d (%s)' % (run.pushed_version, run.pushed_to) if run.pushed_version is not None else 'no'}",
         f"- TFMA output: {run.evaluation_uri or '-'}",
+        *provenance_lines(run),
         "",
         "## Metrics (eval split)",
         "",
@@ -85,7 +103,7 @@ def evaluation_markdown(run: RunSummary, matrix: np.ndarray | None, class_names:
             ["metric", "value"],
             [
                 ["clips", run.example_count if run.example_count is not None else "-"],
-                ["accuracy", _number(run.accuracy, 4)],
+                ["accuracy (95% Wilson interval over the clips)", with_interval(run.accuracy, run.example_count)],
                 [f"top-{top_k or run.top_k or 'k'} accuracy", _number(run.top_k_accuracy, 4)],
             ],
         ),

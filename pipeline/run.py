@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harflow.artifacts import LEAK_PROPERTY, SPLIT_SOURCE_PROPERTY
 from harflow.config import PipelineConfig
 from harflow.pipeline.pipeline import variant_of
 
@@ -154,6 +155,8 @@ class RunSummary:
     model_uri: str | None = None  # the candidate the Evaluator scored
     categories: dict[str, str] = field(default_factory=dict)  # class -> category, from the run's gate config
     top_k: int | None = None  # the k of top_k_accuracy, from the run's gate config
+    split_source: str = ""  # which split the run used, as VideoExampleGen recorded it
+    eval_twin_fraction: float | None = None  # the leakage audit: share of eval videos with a near-duplicate in train
 
 
 def metadata_store(config: PipelineConfig):
@@ -209,6 +212,13 @@ def _summarise(store, pipeline_name: str, run) -> RunSummary:
         summary.top_k_accuracy = metrics.get(TOP_K_METRIC)
         count = metrics.get("example_count")
         summary.example_count = None if count is None else int(count)
+    examples = outputs.get(("VideoExampleGen", "examples")) or inputs.get(("Evaluator", "examples"))
+    if examples is not None:
+        properties = examples.custom_properties
+        if SPLIT_SOURCE_PROPERTY in properties:
+            summary.split_source = properties[SPLIT_SOURCE_PROPERTY].string_value
+        if LEAK_PROPERTY in properties:
+            summary.eval_twin_fraction = properties[LEAK_PROPERTY].double_value
     model = inputs.get(("Evaluator", "model"))
     summary.model_uri = model.uri if model is not None else None
     blessed = _custom_int(outputs.get(("Evaluator", "blessing")), "blessed")

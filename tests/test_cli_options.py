@@ -33,6 +33,7 @@ CONFIGS = {
     "synth": (SynthConfig,),
     "data download": (),
     "data stats": (),
+    "data audit": (IngestConfig,),
     "predict": (ServingConfig, WebConfig),
     "serve": (ServingConfig, WebConfig),
     "runs": (PipelineConfig,),

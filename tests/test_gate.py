@@ -135,5 +135,7 @@ def test_runs_show_renders_per_class_recall_precision_and_the_confusion_matrix(t
     page = evaluation_markdown(better, matrix, names)
     assert "## Per class" in page and "## Confusion matrix" in page and "version 2" in page
     assert "top-5 accuracy" in page and "## Per category" in page and "| Move | 6 |" in page
+    assert "split 1 (lists: " in better.split_source and better.eval_twin_fraction is not None
+    assert f"- split source: {better.split_source}" in page and "95% Wilson interval" in page
     for name in CLASSES:
         assert f"| {name} |" in page

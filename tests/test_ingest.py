@@ -138,6 +138,24 @@ def test_statistics_count_clips_per_class_and_split(tmp_path):
             assert part["source_frames"]["min"] == part["source_frames"]["max"] == 12
     markdown = (tmp_path / "out" / statistics.STATISTICS_MD).read_text()
     assert "| jump |" in markdown and "Every split with clips has every class." in markdown
+    assert summary["split_source"].startswith("folder: group hash split, seed 0")
+    assert f"Split source: {summary['split_source']}." in markdown
+    assert summary["leakage"]["eval_with_train_twin"] == 0  # every clip is independent noise
+    assert "## Leakage audit" in markdown
+
+
+def test_a_test_video_copied_into_train_is_named_and_can_fail_the_run(tmp_path):
+    good_dataset(tmp_path / "data")
+    index = read_folder(tmp_path / "data")
+    eval_clip = next(c for c in index.clips if c.split == "eval" and c.clip_id.endswith(".avi"))
+    train_clip = next(c for c in index.clips if c.split == "train" and c.clip_id.endswith(".avi"))
+    Path(train_clip.path).write_bytes(Path(eval_clip.path).read_bytes())
+
+    with pytest.raises(DatasetError, match=r"1 of \d+ eval videos .* near-duplicate in train.*--fail-on-leak 0.0"):
+        run_executor(tmp_path / "data", tmp_path / "out", fail_on_leak=0.0)
+    summary = json.loads((tmp_path / "out" / statistics.STATISTICS_JSON).read_text())
+    assert summary["leakage"]["top_pairs"][0]["a"] == eval_clip.clip_id
+    assert summary["leakage"]["top_pairs"][0]["b"] == train_clip.clip_id and summary["leakage"]["top_pairs"][0]["distance"] == 0
 
 
 def test_a_split_that_lacks_a_class_fails_the_run_naming_it(tmp_path):

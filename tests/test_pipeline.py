@@ -102,7 +102,13 @@ def test_the_comparison_lists_every_variant_and_the_best_is_the_candidate(finish
         assert 0.0 <= float(row["accuracy"]) <= 1.0 and int(row["parameters"]) > 0 and float(row["inference_ms"]) > 0
     assert (comparison / "curves.png").stat().st_size > 0
     assert (comparison / "confusion_small_gru.png").is_file() and (comparison / "confusion_small_average.png").is_file()
-    best = json.loads((comparison / "comparison.json").read_text())["best"]
+    written = json.loads((comparison / "comparison.json").read_text())
+    best = written["best"]
+    assert written["split_source"].startswith("synthetic dataset (UCF101 layout) split 1")
+    assert written["eval_fraction_with_train_twin"] == 0.0 and written["val_videos"] > 0 and written["pick_reason"]
+    for row in written["variants"]:
+        low, high = row["accuracy_ci"]
+        assert low <= row["accuracy"] <= high and high - low > 0.1  # 16 test videos: a wide interval
     candidate = sorted((Path(config.pipeline_root) / "model_comparison" / "model").iterdir())[-1]
     assert json.loads((candidate / "harflow_training.json").read_text())["variant"] == best
     assert (candidate / "Format-Serving" / "saved_model.pb").is_file()
@@ -120,6 +126,8 @@ def test_harflow_compare_prints_the_runs_comparison(finished_run):
     assert result.returncode == 0, result.stderr
     assert "| small+gru |" in result.stdout and "| small+average |" in result.stdout
     assert "Direction pairs" in result.stdout
+    assert "Split source: synthetic dataset (UCF101 layout) split 1" in result.stdout
+    assert "Leakage audit: 0.0% of eval videos have a near-duplicate in train" in result.stdout
 
 
 def the_runs_comparison(config: PipelineConfig) -> dict:

@@ -5,6 +5,8 @@ in the upload folder afterwards, whatever happened.
 """
 
 import io
+import threading
+import time
 
 import pytest
 from web_fixtures import export_untrained_model, frame_count, png_file, write_clip
@@ -150,3 +152,74 @@ def test_the_upload_folder_is_private(predictor, uploads):
 
 def test_display_name_keeps_only_the_last_part_of_any_path():
     assert display_name("/etc/passwd") == "passwd" and display_name("C:\\x\\y.mp4") == "y.mp4"
+
+
+# --------------------------------------------------------------------------- limits (issue 17, point 5)
+
+
+def test_a_clip_whose_frames_are_over_the_pixel_limit_is_413_before_decoding(predictor, clips, uploads):
+    # the short clip is 40x40 = 1600 pixels per frame
+    response = post(client_for(predictor, uploads, max_frame_pixels=1599), clips["short"].read_bytes(), "short.avi")
+    assert response.status_code == 413
+    assert response.get_json()["error"].startswith("short.avi: frames of 40x40 (0.0 megapixels) are over the limit")
+    assert "--max-frame-pixels" in response.get_json()["error"] and list(uploads.iterdir()) == []
+
+
+def test_a_clip_with_more_pixels_to_decode_than_the_limit_is_413(predictor, clips, uploads):
+    content = clips["short"].read_bytes()  # 12 frames of 40x40 = 19,200 pixels
+    refused = post(client_for(predictor, uploads, max_clip_pixels=19_199), content, "short.avi")
+    allowed = post(client_for(predictor, uploads, max_clip_pixels=19_200), content, "short.avi")
+    assert refused.status_code == 413 and "12 frames of 40x40" in refused.get_json()["error"]
+    assert "--max-clip-pixels" in refused.get_json()["error"] and allowed.status_code == 200
+
+
+def test_the_clip_pixel_limit_counts_only_the_analysed_part(predictor, clips, uploads):
+    # 150 frames of 40x40 at 25 fps; only the first 2 s (50 frames = 80,000 pixels) are analysed
+    response = post(client_for(predictor, uploads, max_clip_seconds=2.0, max_clip_pixels=80_000), clips["long"].read_bytes(), "long.avi")
+    assert response.status_code == 200 and response.get_json()["truncated"] is True
+
+
+class HeldPredictor:
+    """The real predictor, whose predict() waits until the test lets it go: it holds analysis slots
+    for as long as a test needs (a timing aid; every answer is still the real model's)."""
+
+    def __init__(self, predictor):
+        self.inner, self.go, self.entered = predictor, threading.Event(), threading.Semaphore(0)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def predict(self, clips):
+        self.entered.release()
+        self.go.wait(timeout=60)
+        return self.inner.predict(clips)
+
+
+def post_in_background(client, content: bytes) -> tuple[threading.Thread, list]:
+    answers: list = []
+    thread = threading.Thread(target=lambda: answers.append(post(client, content, "a.avi")))
+    thread.start()
+    return thread, answers
+
+
+def test_beyond_max_analyses_an_upload_waits_then_gets_503_with_retry_after(predictor, clips, uploads):
+    held = HeldPredictor(predictor)
+    app = create_app(held, WebConfig(upload_dir=str(uploads), max_analyses=1, threads=3, analysis_wait_s=0.5))
+    content = clips["short"].read_bytes()
+    first, first_answer = post_in_background(app.test_client(), content)
+    assert held.entered.acquire(timeout=60)  # the one slot is taken
+    waited, waited_answer = post_in_background(app.test_client(), content)  # the one place in line
+    time.sleep(0.1)
+    turned_away = post(app.test_client(), content, "b.avi")  # the line is full: at once
+    waited.join(timeout=60)
+    held.go.set()
+    first.join(timeout=60)
+    assert turned_away.status_code == 503 and turned_away.headers["Retry-After"] == "1"
+    assert "waiting line is full" in turned_away.get_json()["error"]
+    assert waited_answer[0].status_code == 503 and "within 0.5 s" in waited_answer[0].get_json()["error"]
+    assert first_answer[0].status_code == 200 and list(uploads.iterdir()) == []
+
+
+def test_limits_that_would_leave_no_thread_for_healthz_are_refused():
+    with pytest.raises(ValueError, match="below threads"):
+        WebConfig(max_analyses=4, threads=4)

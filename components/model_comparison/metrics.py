@@ -79,3 +79,26 @@ def video_scores(probabilities: np.ndarray, labels: np.ndarray, video_ids: list[
         "video_accuracy": float((mean.argmax(axis=1) == video_label).mean()),
         "video_top5": float((top5 == video_label[:, None]).any(axis=1).mean()),
     }
+
+
+Z_95 = 1.959964  # the normal quantile of a two-sided 95% interval
+
+
+def wilson_interval(proportion: float, n: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion observed on n independent trials (95% by default); (0, 1) when n is 0.
+
+    For clip accuracy with several clips per video, pass the number of videos: the clips of one
+    video are not independent, so the videos are the trials (a wider, honest interval).
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    if not 0.0 <= proportion <= 1.0:
+        raise ValueError(f"a proportion must be in [0, 1], not {proportion}")
+    centre = (proportion + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(proportion * (1 - proportion) / n + z * z / (4 * n * n))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def intervals_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two intervals share a point: two accuracies whose 95% intervals overlap are not told apart."""
+    return a[0] <= b[1] and b[0] <= a[1]

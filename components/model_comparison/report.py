@@ -38,9 +38,11 @@ def file_stem(variant: str) -> str:
     return variant.replace("+", "_")
 
 
-def _cell(key: str, value) -> str:
+def _cell(key: str, value, interval=None) -> str:
     if value is None:
         return "-"
+    if interval is not None:
+        return f"{value:.3f} ({interval[0]:.2f}-{interval[1]:.2f})"
     if key in ("accuracy", "val_accuracy", "top5", "video_accuracy", "video_top5"):
         return f"{value:.3f}"
     if key in ("loss", "val_loss"):
@@ -76,8 +78,24 @@ def training_clips(rows: list[dict]) -> str:
     return f"Train and val: each video cut into {'/'.join(map(str, segments))} equal segments, one clip each."
 
 
-def markdown(rows: list[dict], best: str, class_count: int, clip_count: int) -> str:
-    """The comparison as Markdown: the main table, then per category and per direction pair."""
+def measured_on(facts: dict) -> str:
+    """The split source and the leakage audit's figure, in words."""
+    twins = facts.get("eval_fraction_with_train_twin")
+    audit = "not audited" if twins is None else f"{100 * twins:.1f}% of eval videos have a near-duplicate in train"
+    return f"Split source: {facts.get('split_source') or 'not recorded'}. Leakage audit: {audit}."
+
+
+def provenance(facts: dict) -> str:
+    """What was measured on what: the split source, the leakage audit's figure, the val videos behind the pick."""
+    return (
+        f"{measured_on(facts)} Val: {facts.get('val_videos') or '?'} videos. Accuracies are shown with their 95% "
+        "Wilson interval over the videos scored (test videos; val videos for val accuracy)."
+    )
+
+
+def markdown(rows: list[dict], best: str, class_count: int, clip_count: int, facts: dict | None = None) -> str:
+    """The comparison as Markdown: provenance, the main table with 95% intervals, then per category and per direction pair."""
+    facts = facts or {}
     scored = protocol(rows[0]) if rows else f"{clip_count} clips"
     lines = [
         f"# Model comparison: {len(rows)} variant(s)",
@@ -85,12 +103,14 @@ def markdown(rows: list[dict], best: str, class_count: int, clip_count: int) -> 
         f"Test (eval split): {scored}; {class_count} classes. {training_clips(rows)} "
         "Per category and direction pairs: single clips. "
         "Best epoch, val accuracy and val loss: the epoch with the lowest val loss, whose weights were kept. "
-        f"Best variant (highest val accuracy, then lowest val loss): **{best}**, the pipeline's candidate.",
+        f"Best variant: **{best}**, the pipeline's candidate ({facts.get('pick_reason') or 'highest val accuracy, then lowest val loss'}).",
+        "",
+        provenance(facts),
         "",
         "| " + " | ".join(title for title, _ in COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
-    lines += ["| " + " | ".join(_cell(key, row.get(key)) for _, key in COLUMNS) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(key, row.get(key), row.get(f"{key}_ci")) for _, key in COLUMNS) + " |" for row in rows]
     for title, key in (("Accuracy per category", "per_category"), ("Direction pairs (accuracy between the two; chance 0.5)", "direction_pairs")):
         names = sorted({name for row in rows for name in row.get(key, {})})
         if not names:
@@ -163,14 +183,17 @@ def plot_confusion(confusion: list[list[int]], class_names: list[str], title: st
     plt.close(figure)
 
 
-def write_comparison(out_dir: str, rows: list[dict], best: str, class_names: list[str]) -> Path:
-    """Write every file of the comparison into out_dir; returns the Markdown file."""
+def write_comparison(out_dir: str, rows: list[dict], best: str, class_names: list[str], facts: dict | None = None) -> Path:
+    """Write every file of the comparison into out_dir; returns the Markdown file.
+
+    facts: split_source, eval_fraction_with_train_twin, val_videos, pick_reason (provenance and the pick's rule).
+    """
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     clip_count = rows[0]["clips"] if rows else 0
-    (folder / MARKDOWN).write_text(markdown(rows, best, len(class_names), clip_count))
+    (folder / MARKDOWN).write_text(markdown(rows, best, len(class_names), clip_count, facts))
     write_csv(rows, folder / CSV)
-    (folder / JSON).write_text(json.dumps({"best": best, "class_names": class_names, "variants": rows}, indent=1))
+    (folder / JSON).write_text(json.dumps({"best": best, "class_names": class_names, "variants": rows, **(facts or {})}, indent=1))
     plot_curves(rows, folder / "curves.png")
     for row in rows:
         plot_confusion(row["confusion"], class_names, f"{row['variant']}: accuracy {row['accuracy']:.3f}", folder / f"confusion_{file_stem(row['variant'])}.png")
@@ -201,6 +224,7 @@ def mean_over_runs(folders: list[str]) -> str:
             + ", ".join(f"{a:.3f}" for a in accuracies)
             + " |"
         )
+    lines += ["", "Runs:", *[f"- {folder}: {measured_on(run)}" for folder, run in zip(folders, runs)]]
     missing = [folder for folder, run in zip(folders, runs) if [r["variant"] for r in run["variants"]] != variants]
     if missing:
         lines += ["", f"Not every run trained the same variants: {', '.join(missing)}"]

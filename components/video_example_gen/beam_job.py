@@ -1,8 +1,9 @@
 """VideoExampleGen's Beam job, free of TensorFlow and TFX.
 
-    dataset index ──Reshuffle──> EncodeClip ──> per split: WriteToTFRecord (gzip)
-                                     ├── rejects (one JSON line each) ──> rejects.jsonl
-                                     └── facts (split, class, frames)  ──> clips.jsonl
+    dataset index ──Reshuffle──> EncodeClip ──> per bundle: a gzip TFRecord shard per split,
+                                                its rejects and facts (split, class, frames,
+                                                perceptual signature; shards.py)
+                 after the job: shards.gather ──> checked: each clip once; rejects.jsonl, clips.jsonl
 
 Beam pickles EncodeClip by reference to this module, so every worker process
 imports it: it imports only Beam, OpenCV, NumPy and harflow's own modules
@@ -10,26 +11,27 @@ imports it: it imports only Beam, OpenCV, NumPy and harflow's own modules
 tf.train.Example bytes itself). Decoding is the cost, so clips are spread
 over the workers (Reshuffle) and each clip is decoded only up to its last
 sampled frame (harflow.video). A clip that cannot be read is counted (Beam
-metrics), written with its reason to the rejects file, and skipped.
+metrics), written with its reason to the rejects file, and skipped. The job
+runs on the DirectRunner, Beam's portable runner (Flink, Dataflow) and Beam's
+DaskRunner: tests/test_ingest_runners.py runs it on each and compares.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from typing import Any, Iterator
+from typing import Any
 
 import apache_beam as beam
 import cv2
 import numpy as np
 
 from harflow.datasets.records import EVAL, SPLITS, ClipRecord
-from harflow.components.video_example_gen import statistics
-from harflow import features
+from harflow.components.video_example_gen import shards
+from harflow import features, leakage
 from harflow.config import IngestConfig
 from harflow.video import Clip, ClipError, read_clip, read_segment_clips
 
 METRICS_NAMESPACE = "harflow.ingest"
+COUNTED = ("written", "rejected", "padded", "partial")
 
 
 def encode_jpeg(frame_rgb: np.ndarray, quality: int) -> bytes:
@@ -95,23 +97,31 @@ def _facts(clip: ClipRecord, decoded: Clip) -> dict:
         "source_frames": decoded.source_frames,
         "padded": int(decoded.padded),
         "partial": int(decoded.partial),
+        "signature": leakage.signature(decoded.frames),  # the leakage audit's perceptual hashes (statistics.py)
     }
 
 
 class EncodeClip(beam.DoFn):
-    """ClipRecord -> (split, serialized Example); unreadable clips go to `rejects`, every clip's facts to `facts`.
+    """ClipRecord -> its Examples, written into this bundle's shards; an unreadable clip into its rejects.
 
     A test (eval split) video becomes eval_clips_per_video Examples when that is > 1, a train or val
-    video train_segments Examples when that is > 1: one per segment.
+    video train_segments Examples when that is > 1: one per segment. Nothing is output: the bundle's
+    files are renamed into place when it finishes (shards.py), the one way of writing files that every
+    runner here runs correctly (Beam's DaskRunner drops tagged outputs, outputs of finish_bundle and
+    all but one sink). The counters are Beam metrics for the runner's UI; the counts harflow records
+    come from the files (shards.gather), since not every runner reports metrics.
     """
 
-    REJECTS = "rejects"
-    FACTS = "facts"
-
-    def __init__(self, config: IngestConfig):
+    def __init__(self, config: IngestConfig, output_uri: str):
         self._config = config
+        self._output_uri = output_uri
+        self._files: shards.BundleFiles | None = None
 
-    def process(self, clip: ClipRecord) -> Iterator[Any]:
+    def start_bundle(self) -> None:
+        self._files = shards.BundleFiles(self._output_uri)
+
+    def process(self, clip: ClipRecord) -> None:
+        self._files.add_clip(clip.clip_id)
         try:
             segments = segments_for(clip.split, self._config)
             if segments > 1:
@@ -121,56 +131,66 @@ class EncodeClip(beam.DoFn):
         except (ClipError, OSError, cv2.error) as error:
             beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"rejected_{clip.split}").inc()
             reason = str(error) or type(error).__name__
-            yield beam.pvalue.TaggedOutput(
-                self.REJECTS, json.dumps({"clip_id": clip.clip_id, "split": clip.split, "reason": reason})
-            )
+            self._files.add_reject({"clip_id": clip.clip_id, "split": clip.split, "reason": reason})
             return
         for example, facts in encoded:
-            beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"written_{clip.split}").inc()
-            if facts["padded"]:
-                beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"padded_{clip.split}").inc()
-            if facts["partial"]:
-                beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"partial_{clip.split}").inc()
-            yield beam.pvalue.TaggedOutput(self.FACTS, json.dumps(facts))
-            yield clip.split, example
+            for kind in ("written", "padded", "partial"):
+                if kind == "written" or facts[kind]:
+                    beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"{kind}_{clip.split}").inc()
+            self._files.add_example(clip.split, example, facts)
+
+    def finish_bundle(self) -> None:
+        self._files.commit()
+        self._files = None
 
 
-def write_examples(pipeline: beam.Pipeline, clips: list[ClipRecord], config: IngestConfig, output_uri: str) -> dict:
-    """Run the Beam job; returns counts {'written_train': n, 'rejected_eval': m, ...}."""
-    encoded = (
+def run_job(pipeline: beam.Pipeline, clips: list[ClipRecord], config: IngestConfig, output_uri: str) -> Any:
+    """Run the Beam job to the end; returns its PipelineResult (the files still per bundle: see write_examples)."""
+    shards.prepare(output_uri, SPLITS)
+    _ = (
         pipeline
         | "Clips" >> beam.Create(clips)
         | "SpreadOverWorkers" >> beam.Reshuffle()
-        | "DecodeSampleEncode" >> beam.ParDo(EncodeClip(config)).with_outputs(
-            EncodeClip.REJECTS, EncodeClip.FACTS, main="examples"
-        )
-    )
-    by_split = encoded.examples | "BySplit" >> beam.Partition(lambda item, _: SPLITS.index(item[0]), len(SPLITS))
-    for split, examples in zip(SPLITS, by_split):
-        _ = (
-            examples
-            | f"Values[{split}]" >> beam.Values()
-            | f"Write[{split}]"
-            >> beam.io.WriteToTFRecord(
-                os.path.join(output_uri, f"Split-{split}", "data_tfrecord"),
-                file_name_suffix=".gz",
-            )
-        )
-    _ = encoded[EncodeClip.REJECTS] | "WriteRejects" >> beam.io.WriteToText(
-        os.path.join(output_uri, features.REJECTS_FILE), shard_name_template=""
-    )
-    _ = encoded[EncodeClip.FACTS] | "WriteFacts" >> beam.io.WriteToText(
-        os.path.join(output_uri, statistics.CLIPS_FILE), shard_name_template=""
+        | "DecodeSampleEncodeWrite" >> beam.ParDo(EncodeClip(config, output_uri))
     )
     result = pipeline.run()
     result.wait_until_finish()
-    return _counters(result)
+    client = getattr(result, "client", None)  # Beam's DaskRunner leaves its dask.distributed Client open
+    if client is not None:
+        client.close()
+    return result
 
 
-def _counters(result: Any) -> dict:
-    query = result.metrics().query(beam.metrics.MetricsFilter().with_namespace(METRICS_NAMESPACE))
-    counts = {f"{kind}_{split}": 0 for kind in ("written", "rejected", "padded", "partial") for split in SPLITS}
+def write_examples(pipeline: beam.Pipeline, clips: list[ClipRecord], config: IngestConfig, output_uri: str) -> dict:
+    """Run the Beam job and gather its shards; returns counts {'written_train': n, 'rejected_eval': m, ...}.
+
+    Raises shards.ShardError when a clip is missing from the output or there twice.
+    """
+    run_job(pipeline, clips, config, output_uri)
+    expected = {clip.clip_id: segments_for(clip.split, config) for clip in clips}
+    facts, rejects = shards.gather(output_uri, SPLITS, expected)
+    return counts(facts, rejects)
+
+
+def counts(facts: list[dict], rejects: list[dict]) -> dict:
+    """{'written_<split>', 'rejected_<split>', 'padded_<split>', 'partial_<split>': n} from the job's files."""
+    found = {f"{kind}_{split}": 0 for kind in COUNTED for split in SPLITS}
+    for fact in facts:
+        for kind in ("written", "padded", "partial"):
+            found[f"{kind}_{fact['split']}"] += 1 if kind == "written" else int(fact[kind])
+    for reject in rejects:
+        found[f"rejected_{reject['split']}"] += 1
+    return found
+
+
+def beam_counters(result: Any) -> dict | None:
+    """The same counts from Beam's metrics, or None from a runner that reports none (Beam's DaskRunner)."""
+    try:
+        query = result.metrics().query(beam.metrics.MetricsFilter().with_namespace(METRICS_NAMESPACE))
+    except NotImplementedError:
+        return None
+    found = {f"{kind}_{split}": 0 for kind in COUNTED for split in SPLITS}
     for counter in query["counters"]:
         value = counter.committed if counter.committed is not None else counter.attempted
-        counts[counter.key.metric.name] = int(value or 0)
-    return counts
+        found[counter.key.metric.name] = int(value or 0)
+    return found

@@ -1,7 +1,10 @@
 """VideoExampleGen's executor: reads the dataset index, runs the Beam job, records what it wrote.
 
     dataset index ──> beam_job.write_examples ──> Split-*/ TFRecords, rejects.jsonl, clips.jsonl
-                  ──> statistics.json / statistics.md, counts as MLMD custom properties
+                  ──> statistics.json / statistics.md (split source, leakage audit), counts as MLMD custom properties
+
+A run whose eval videos have near-duplicates in train beyond `fail_on_leak`
+fails after the statistics are written, so the report says which pairs.
 
 One bad file never fails a run (it is rejected with its reason); a split
 that ends up without some class does (statistics.py), unless allowed.
@@ -18,10 +21,10 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 from harflow.datasets.detect import read_configured
-from harflow.datasets.records import SPLITS, DatasetError
+from harflow.datasets.records import SPLITS, VAL, DatasetError
 from harflow.components.video_example_gen import statistics
 from harflow.components.video_example_gen.beam_job import encode_jpeg, write_examples  # noqa: F401 (encode_jpeg: re-exported)
-from harflow import artifacts, features
+from harflow import artifacts, features, leakage
 from harflow.config import IngestConfig
 
 
@@ -44,7 +47,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             examples.set_int_custom_property(name, value)
         print(summary_line(counts, examples.uri), flush=True)
 
-        summary = write_statistics(examples.uri, list(index.class_names))
+        print(f"VideoExampleGen: split source: {index.source}", flush=True)
+        summary = write_statistics(examples.uri, list(index.class_names), index.source, config.leak_threshold)
+        report = summary["leakage"]
+        print(f"VideoExampleGen: leakage audit: {leakage.headline(report)}", flush=True)
+        examples.set_string_custom_property(artifacts.SPLIT_SOURCE_PROPERTY, index.source)
+        examples.set_float_custom_property(artifacts.LEAK_PROPERTY, report["eval_fraction_with_train_twin"])
+        examples.set_int_custom_property(artifacts.VAL_VIDEOS_PROPERTY, report["videos"][VAL])
+        if leakage.leaks_too_much(report, config.fail_on_leak):
+            raise DatasetError(
+                f"VideoExampleGen: {leakage.headline(report)}, more than --fail-on-leak {config.fail_on_leak}; "
+                f"see {os.path.join(examples.uri, statistics.STATISTICS_MD)} (split by group, or use the official split)"
+            )
         missing = statistics.missing_classes(summary)
         examples.set_string_custom_property("missing_classes", json.dumps(missing))
         if missing and config.require_all_classes:
@@ -75,14 +89,16 @@ def _json_lines(path: str) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def write_statistics(uri: str, class_names: list[str]) -> dict:
-    """statistics.json and statistics.md beside the splits, from clips.jsonl and rejects.jsonl."""
+def write_statistics(uri: str, class_names: list[str], split_source: str = "", leak_threshold: float | None = None) -> dict:
+    """statistics.json and statistics.md beside the splits, from clips.jsonl and rejects.jsonl (and the leakage audit)."""
     import tensorflow as tf
 
     summary = statistics.summarize(
         _json_lines(os.path.join(uri, statistics.CLIPS_FILE)),
         _json_lines(os.path.join(uri, features.REJECTS_FILE)),
         class_names,
+        split_source,
+        leak_threshold,
     )
     with tf.io.gfile.GFile(os.path.join(uri, statistics.STATISTICS_JSON), "w") as handle:
         handle.write(json.dumps(summary, indent=1))

@@ -7,6 +7,11 @@ it, or print it with `harflow data stats`), and `missing_classes` is the
 check that fails a run whose split lacks a class. This replaces TFX's
 StatisticsGen/SchemaGen/ExampleValidator for these checks: those would read
 every JPEG frame again to count a few integers (docs/ingestion.md).
+
+It also says where the split came from (`split_source`: "UCF101 official
+split 1 (lists: ...)", "folder: group hash split, seed 0 ...") and, from each
+clip's perceptual signature, how many eval videos have a near-duplicate in
+train (the leakage audit, harflow/leakage.py).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import statistics as stats_lib
 from collections import Counter
 
+from harflow import leakage
 from harflow.datasets.records import SPLITS
 
 STATISTICS_MD = "statistics.md"
@@ -21,9 +27,16 @@ STATISTICS_JSON = "statistics.json"
 CLIPS_FILE = "clips.jsonl"
 
 
-def summarize(clips: list[dict], rejects: list[dict], class_names: list[str]) -> dict:
-    """clips: [{split, label_name, source_frames, padded, partial}], rejects: [{clip_id, split, reason}]."""
-    summary = {"class_names": list(class_names), "splits": {}}
+def summarize(
+    clips: list[dict], rejects: list[dict], class_names: list[str], split_source: str = "", leak_threshold: float | None = None
+) -> dict:
+    """clips: [{split, label_name, source_frames, padded, partial, signature}], rejects: [{clip_id, split, reason}].
+
+    leak_threshold: audit the clips' signatures for near duplicates across splits (None: no audit).
+    """
+    summary = {"class_names": list(class_names), "split_source": split_source, "splits": {}}
+    if leak_threshold is not None:
+        summary["leakage"] = leakage.audit(clips, leak_threshold)
     for split in SPLITS:
         mine = [clip for clip in clips if clip["split"] == split]
         per_class = Counter(clip["label_name"] for clip in mine)
@@ -56,7 +69,10 @@ def missing_classes(summary: dict) -> dict[str, list[str]]:
 def to_markdown(summary: dict) -> str:
     splits = list(summary["splits"])
     parts = summary["splits"]
-    lines = ["# VideoExampleGen statistics", "", "| | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
+    lines = ["# VideoExampleGen statistics", ""]
+    if summary.get("split_source"):
+        lines += [f"Split source: {summary['split_source']}.", ""]
+    lines += ["| | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
     for label, key in (("clips written", "written"), ("clips rejected", "rejected"), ("padded (repeated frames)", "padded"), ("partial (truncated)", "partial")):
         lines.append(f"| {label} | " + " | ".join(str(parts[s][key]) for s in splits) + " |")
     for key in ("min", "median", "max"):
@@ -71,4 +87,6 @@ def to_markdown(summary: dict) -> str:
         lines += [f"Missing: split `{split}` has no clips of {', '.join(names)}." for split, names in missing.items()]
     else:
         lines.append("Every split with clips has every class.")
+    if "leakage" in summary:
+        lines += ["", leakage.to_markdown(summary["leakage"]).rstrip()]
     return "\n".join(lines) + "\n"

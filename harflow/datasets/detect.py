@@ -23,23 +23,31 @@ LAYOUTS = ("ucf101", "hmdb51", "folder")  # what `--dataset` accepts, besides "a
 _CLASS_OWNERS = (ucf101, hmdb51, synth)  # the datasets whose class names are known in advance
 
 
-def detect_layout(root: str | Path) -> str:
+def detect_layout(root: str | Path, lists: str | Path = "") -> str:
     """Which layout a dataset folder has, from the files it holds; DatasetError when none or ambiguous.
 
-    ucf101: classInd.txt; hmdb51: <class>_test_split<N>.txt files (in the root or
-    in testTrainMulti_7030_splits/); folder: neither, but class folders of videos.
+    ucf101: classInd.txt (in ROOT, ROOT/ucfTrainTestlist/ or a sibling
+    ucfTrainTestlist/); hmdb51: <class>_test_split<N>.txt files (in ROOT,
+    testTrainMulti_7030_splits/ inside or beside it); `lists` (--splits) is
+    searched instead when given. folder: neither, but class folders of videos
+    not named as UCF101's or HMDB51's clips are (those need their split lists,
+    or --dataset folder).
     """
     root = existing_root(root)
+    where = existing_root(lists) if lists else root
     found = []
-    if (root / "classInd.txt").is_file():
+    if ucf101.list_folder(where, beside=not lists) is not None:
         found.append("ucf101")
-    if hmdb51.split_folder(root) is not None:
+    if hmdb51.split_folder(where, beside=not lists) is not None:
         found.append("hmdb51")
     if len(found) > 1:
         raise DatasetError(f"{root}: looks like both {' and '.join(found)}; choose one with --dataset")
     if found:
         return found[0]
+    if lists:
+        raise DatasetError(f"{where}: --splits names neither UCF101's lists (classInd.txt) nor HMDB51's *_test_splitN.txt files")
     if folder.class_folders(root):
+        refuse_official_clips(root)
         return "folder"
     raise DatasetError(
         f"{root}: no dataset layout found: {root / 'classInd.txt'} not found (UCF101), no *_test_splitN.txt "
@@ -47,17 +55,39 @@ def detect_layout(root: str | Path) -> str:
     )
 
 
-def read_dataset(kind: str, root: str | Path, split: int = 1, val_fraction: float = 0.15, **options) -> DatasetIndex:
-    """Index `root` with the reader of layout `kind` ("auto": detect it).
+def official_clip_names(root: Path) -> str | None:
+    """"ucf101" or "hmdb51" when a video under `root` is named as that benchmark names its clips; else None."""
+    for path in folder.videos_under(root):
+        if ucf101.CLIP_NAME.match(path.stem):
+            return "ucf101"
+        if hmdb51.CLIP_NAME.search(path.stem):
+            return "hmdb51"
+    return None
 
-    options go to the folder reader (groups, random_split, test_fraction, seed).
+
+def refuse_official_clips(root: Path) -> None:
+    """DatasetError naming the split archive when `root`'s clips are UCF101's or HMDB51's: they have an official split."""
+    named = official_clip_names(root)
+    if named == "ucf101":
+        raise DatasetError(ucf101.missing_lists_message(root))
+    if named == "hmdb51":
+        raise DatasetError(hmdb51.missing_splits_message(root))
+
+
+def read_dataset(
+    kind: str, root: str | Path, split: int = 1, val_fraction: float = 0.15, lists: str | Path = "", **options
+) -> DatasetIndex:
+    """Index `root` with the reader of layout `kind` ("auto": detect it); `lists`: the split lists' folder (--splits).
+
+    options go to the folder reader (groups, random_split, test_fraction, seed),
+    which only splits UCF101- or HMDB51-named clips when `kind` is "folder".
     """
     if kind == "auto":
-        kind = detect_layout(root)
+        kind = detect_layout(root, lists)
     if kind == "ucf101":
-        return ucf101.read_ucf101(root, split=split, val_fraction=val_fraction)
+        return ucf101.read_ucf101(root, split=split, val_fraction=val_fraction, lists=lists)
     if kind == "hmdb51":
-        return hmdb51.read_hmdb51(root, split=split, val_fraction=val_fraction)
+        return hmdb51.read_hmdb51(root, split=split, val_fraction=val_fraction, lists=lists)
     if kind == "folder":
         return folder.read_folder(root, val_fraction=val_fraction, **options)
     raise DatasetError(f"unknown dataset layout {kind!r}; choose one of auto, {', '.join(LAYOUTS)}")
@@ -70,6 +100,7 @@ def read_configured(ingest) -> DatasetIndex:
         ingest.dataset_root,
         split=ingest.split,
         val_fraction=ingest.val_fraction,
+        lists=ingest.splits_dir,
         groups=ingest.groups,
         random_split=ingest.random_split,
         test_fraction=ingest.test_fraction,

@@ -35,7 +35,7 @@ from harflow.video import VIDEO_SUFFIXES
 GROUP_SOURCES = ("auto", "subfolder", "name")
 
 
-def _videos(folder: Path) -> list[Path]:
+def videos_under(folder: Path) -> list[Path]:
     return sorted(
         path
         for path in folder.rglob("*")
@@ -50,7 +50,7 @@ def class_folders(root: Path) -> list[Path]:
     return [
         folder
         for folder in sorted(root.iterdir(), key=lambda p: p.name)
-        if folder.is_dir() and not folder.name.startswith(".") and _videos(folder)
+        if folder.is_dir() and not folder.name.startswith(".") and videos_under(folder)
     ]
 
 
@@ -114,11 +114,13 @@ def read_folder(
     clips = [
         (path.relative_to(root).as_posix(), label)
         for label, folder in enumerate(folders)
-        for path in _videos(folder)
+        for path in videos_under(folder)
     ]
 
     if random_split:
-        return DatasetIndex(class_names, tuple(_random_split(root, clips, class_names, test_fraction, val_fraction, seed)))
+        records = _random_split(root, clips, class_names, test_fraction, val_fraction, seed)
+        source = f"folder: random split, seed {seed} (clips of one group may land on both sides)"
+        return DatasetIndex(class_names, tuple(records), source=source)
 
     from_csv = read_groups_csv(Path(groups)) if groups not in GROUP_SOURCES else None
     group_of = {}
@@ -133,7 +135,7 @@ def read_folder(
         group_of[clip_id] = group
     split_of = split_groups(set(group_of.values()), test_fraction, val_fraction, seed)
     records = [record(root, clip_id, label, class_names, group_of[clip_id], split_of[group_of[clip_id]]) for clip_id, label in clips]
-    return DatasetIndex(class_names, tuple(records))
+    return DatasetIndex(class_names, tuple(records), source=f"folder: group hash split, seed {seed} (groups: {groups})")
 
 
 def _random_split(root, clips, class_names, test_fraction, val_fraction, seed) -> list[ClipRecord]:

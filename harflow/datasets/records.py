@@ -34,6 +34,8 @@ class ClipRecord:
 class DatasetIndex:
     class_names: tuple[str, ...]
     clips: tuple[ClipRecord, ...]
+    # where the split came from, in words: "UCF101 official split 1 (lists: DIR)", "folder: group hash split, seed 0"
+    source: str = ""
 
     def count(self, split: str) -> int:
         return sum(1 for clip in self.clips if clip.split == split)

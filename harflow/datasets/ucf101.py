@@ -7,6 +7,13 @@ Layout (the embedded synthetic dataset, harflow.datasets.synth, uses it too):
     ROOT/testlist01.txt            "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi"
     ROOT/<Class>/v_<Class>_gNN_cNN.avi
 
+or the two official archives unpacked side by side, `--data` naming either
+`UCF-101/` or the folder holding both (or the lists named by `--splits DIR`):
+
+    UCF-101/<Class>/v_<Class>_gNN_cNN.avi        (UCF101.rar)
+    ucfTrainTestlist/classInd.txt, trainlist0N.txt, testlist0N.txt
+                                                 (UCF101TrainTestSplits-RecognitionTask.zip)
+
 The official train list is divided into `train` and `val` by whole groups
 (clips of one group are cuts of one long video, so splitting a group would
 leak); the official test list is the `eval` split.
@@ -14,6 +21,7 @@ leak); the official test list is the `eval` split.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from harflow.datasets.records import EVAL, TRAIN, VAL, DatasetError, DatasetIndex, existing_root, group_of, record, validation_groups
@@ -38,6 +46,33 @@ CATEGORY_CLASSES: dict[str, tuple[str, ...]] = {
 }
 OTHER_CATEGORY = "sports"  # the other 50 classes
 DIRECTION_PAIRS: tuple[str, ...] = ()  # no two UCF101 classes differ only by direction
+LIST_DIR = "ucfTrainTestlist"  # what the split archive unpacks to
+VIDEO_DIR = "UCF-101"  # what the video archive unpacks to
+SPLIT_ARCHIVE = "UCF101TrainTestSplits-RecognitionTask.zip"
+CLIP_NAME = re.compile(r"^v_[A-Za-z]+_g\d+_c\d+$")  # v_<Class>_gNN_cNN, the file name without its suffix
+SYNTH_MARKER = "harflow-synth.json"  # harflow.datasets.synth's mark on a folder it wrote
+
+
+def list_folder(root: Path, beside: bool = True) -> Path | None:
+    """The folder holding classInd.txt: ROOT, ROOT/ucfTrainTestlist or (beside) a sibling ucfTrainTestlist/; None if none."""
+    for folder in (root, root / LIST_DIR, *([root.parent / LIST_DIR] if beside else [])):
+        if (folder / "classInd.txt").is_file():
+            return folder
+    return None
+
+
+def video_folder(root: Path) -> Path:
+    """Where the class folders are: ROOT/UCF-101 when the folder holding both archives is given, else ROOT."""
+    return root / VIDEO_DIR if (root / VIDEO_DIR).is_dir() else root
+
+
+def missing_lists_message(root: Path) -> str:
+    """The one-line error for UCF101 clips without their split lists: the archive to unpack and how."""
+    return (
+        f"{root}: UCF101 clips (v_<Class>_gNN_cNN) but no split lists (classInd.txt, trainlist0N.txt, testlist0N.txt) "
+        f"here, in {LIST_DIR}/ or beside it: unpack {SPLIT_ARCHIVE} next to {VIDEO_DIR}/, give --splits DIR, or run "
+        f"`harflow data download ucf101 DIR --archive {SPLIT_ARCHIVE}`; --dataset folder splits them by group instead"
+    )
 
 
 def categories(class_names: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -68,10 +103,14 @@ def read_class_index(path: Path) -> tuple[str, ...]:
     return tuple(name for _, name in sorted(entries))
 
 
-def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15) -> DatasetIndex:
-    """Index a UCF101-layout dataset for official split 1, 2 or 3."""
-    root = existing_root(root)
-    class_names = read_class_index(root / "classInd.txt")
+def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15, lists: str | Path = "") -> DatasetIndex:
+    """Index a UCF101-layout dataset for official split 1, 2 or 3; `lists`: the split lists' folder, if not found by itself."""
+    given = existing_root(root)
+    lists_dir = list_folder(Path(lists), beside=False) if lists else list_folder(given)
+    if lists_dir is None:
+        raise DatasetError(missing_lists_message(Path(lists) if lists else given))
+    root = video_folder(given)
+    class_names = read_class_index(lists_dir / "classInd.txt")
     label_of = {name.lower(): index for index, name in enumerate(class_names)}
 
     def label_for(clip_id: str, list_file: Path, number: int) -> int:
@@ -81,7 +120,7 @@ def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15) ->
         return label_of[class_dir]
 
     train_entries = []
-    train_list = root / f"trainlist0{split}.txt"
+    train_list = lists_dir / f"trainlist0{split}.txt"
     for number, line in enumerate(_lines(train_list), 1):
         parts = line.split()
         clip_id = parts[0].replace("\\", "/")
@@ -95,8 +134,9 @@ def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15) ->
         record(root, clip_id, label, class_names, group_of(clip_id), VAL if group_of(clip_id) in held_out else TRAIN)
         for clip_id, label in train_entries
     ]
-    test_list = root / f"testlist0{split}.txt"
+    test_list = lists_dir / f"testlist0{split}.txt"
     for number, line in enumerate(_lines(test_list), 1):
         clip_id = line.split()[0].replace("\\", "/")
         clips.append(record(root, clip_id, label_for(clip_id, test_list, number), class_names, group_of(clip_id), EVAL))
-    return DatasetIndex(class_names=class_names, clips=tuple(clips))
+    kind = "synthetic dataset (UCF101 layout)" if (given / SYNTH_MARKER).is_file() else "UCF101 official"
+    return DatasetIndex(class_names=class_names, clips=tuple(clips), source=f"{kind} split {split} (lists: {lists_dir})")

@@ -34,6 +34,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from harflow.child import run_child
 from harflow.env import build as env_build, gpu as env_gpu, quiet as env_quiet, rootfs as rootfs_
 from harflow.env.build import (  # noqa: F401 (re-exported: harflow.env is the one face of the environment)
     DROPPED_VARIABLES,
@@ -209,14 +210,11 @@ def rootless_tmpdir(base: Path = Path("/tmp")) -> Path:
 
 
 def _call(command: list[str], variables: dict[str, str], filtered: bool) -> int:
-    """Run `command`; harflow's own commands with their stderr filtered (a shell or a user's
-    command keeps its terminal: only the quietening variables apply to it)."""
-    try:
-        if filtered and not env_quiet.verbose(variables):
-            return env_quiet.call_filtered(command, variables)
-        return subprocess.call(command, env=variables)
-    except KeyboardInterrupt:
-        return 130
+    """Run `command`, passing SIGINT / SIGTERM on to it (harflow.child); harflow's own commands with
+    their stderr filtered (a shell or a user's command keeps its terminal: only the variables apply)."""
+    if filtered and not env_quiet.verbose(variables):
+        return env_quiet.call_filtered(command, variables)
+    return run_child(command, env=variables)
 
 
 def is_harflow_command(argv: list[str]) -> bool:
@@ -319,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args:
                 raise EnvironmentError_("usage: harflow env run -- COMMAND [ARGS...]")
             if os.environ.get(IN_ENV_FLAG) == "1":
-                return subprocess.call(args)
+                return run_child(args)
             return run(args)
         raise EnvironmentError_(f"unknown verb {verb!r}: use status, build or run")
     except EnvironmentError_ as error:

@@ -19,8 +19,10 @@ Standard library only: this runs on the host's own Python.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -93,24 +95,30 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def call_filtered(command: list[str], environ: dict[str, str], sink_fd: int | None = None) -> int:
-    """Run `command`, passing its stderr to `sink_fd` (our stderr) without the noise lines; its exit status."""
+    """Run `command`, passing its stderr to `sink_fd` (our stderr) without the noise lines, and SIGINT /
+    SIGTERM on to it (as harflow.child does); its exit status (128 + N when signal N ended it)."""
     sink = sys.stderr.fileno() if sink_fd is None else sink_fd
     process = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE)
-    source = process.stderr.fileno()
-    held = b""
-    interrupted = False
-    while True:
-        try:
-            chunk = os.read(source, 65536)
-        except KeyboardInterrupt:  # the command got the same Ctrl-C; keep reading until it ends
-            interrupted = True
-            continue
-        if not chunk:
-            break
-        kept, held = split_noise(held + chunk)
-        _write_all(sink, kept)
-    if held and not is_noise(held):
-        _write_all(sink, held)
-    process.stderr.close()
-    code = process.wait()
-    return 130 if interrupted and code != 0 else code
+
+    def forward(number, _frame):
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(number)
+
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(number, forward)
+    try:
+        held = b""
+        while chunk := os.read(process.stderr.fileno(), 65536):
+            kept, held = split_noise(held + chunk)
+            _write_all(sink, kept)
+        if held and not is_noise(held):
+            _write_all(sink, held)
+        process.stderr.close()
+        code = process.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 128 - code if code < 0 else code

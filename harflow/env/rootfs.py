@@ -138,6 +138,7 @@ def enter_script(rootfs: Path, rootless: bool, driver_lines: list[str] = ()) -> 
     lines += [f"mount --rbind /dev {r}/dev", f"mount --rbind /sys {r}/sys", *driver_lines]
     lines += [
         f"[ -f /etc/resolv.conf ] && cp /etc/resolv.conf {r}/etc/resolv.conf || true",
+        f"[ -f /etc/hosts ] && mount --bind /etc/hosts {r}/etc/hosts || true",  # the host's names (Beam: getfqdn())
         f'cd_to=$1; shift; exec chroot {r} /bin/sh -c \'cd "$0" 2>/dev/null || cd /; exec "$@"\' "$cd_to" "$@"',
     ]
     return "\n".join(lines)

@@ -9,13 +9,21 @@ Uploads: at most WebConfig.max_upload_mb (413 and a JSON error beyond),
 written to a private upload folder outside the web root under a generated
 name (the client's file name is only echoed back, never used as a path),
 judged by decoding (serving.analysis) and deleted once answered.
+
+Limits (serving.web.limits): a clip whose frames, or whose analysed part, hold
+more pixels than WebConfig allows is refused with 413 after its header is read;
+at most max_analyses uploads are analysed at once, a few more wait briefly, the
+rest get 503 with Retry-After. While the server stops (SIGTERM, SIGINT:
+serving.web.server), every new request gets 503.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 from pathlib import Path
 
@@ -26,6 +34,7 @@ from harflow.config import WebConfig
 from harflow.video import VIDEO_SUFFIXES, ClipError
 from harflow.serving.analysis import analyse_clip
 from harflow.serving.predictor import Predictor
+from harflow.serving.web.limits import Admission, Busy, pixel_refusal
 
 UPLOAD_FIELD = "clip"  # the multipart form field of POST /api/predict
 
@@ -36,7 +45,16 @@ def create_app(predictor: Predictor, config: WebConfig = WebConfig()) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes
     app.config["UPLOAD_DIR"] = upload_dir = _private_dir(config.upload_dir)
     app.config["UPLOAD_DIR_IS_TEMPORARY"] = not config.upload_dir
+    app.config["STOPPING"] = stopping = threading.Event()  # set by serving.web.server on SIGTERM / SIGINT
     app.json.sort_keys = False
+    admission = Admission.for_config(config)
+    retry_after = str(max(1, math.ceil(config.analysis_wait_s)))
+
+    @app.before_request
+    def refuse_while_stopping():
+        if stopping.is_set():
+            return _error(503, "the server is stopping; try again in a moment", {"Retry-After": retry_after})
+        return None
 
     @app.get("/")
     def page():
@@ -58,6 +76,13 @@ def create_app(predictor: Predictor, config: WebConfig = WebConfig()) -> Flask:
 
     @app.post("/api/predict")
     def predict():
+        try:
+            with admission.slot():
+                return judge_upload()
+        except Busy as reason:
+            return _error(503, f"the server is busy ({reason}); try again in {retry_after} s", {"Retry-After": retry_after})
+
+    def judge_upload():
         upload = request.files.get(UPLOAD_FIELD)
         if upload is None:
             return _error(400, f"send the clip as the multipart/form-data field {UPLOAD_FIELD!r}")
@@ -69,6 +94,9 @@ def create_app(predictor: Predictor, config: WebConfig = WebConfig()) -> Flask:
             if os.path.getsize(path) == 0:
                 return _error(400, f"{name}: empty file; choose a video clip")
             try:
+                too_large = pixel_refusal(path, config)
+                if too_large:
+                    return _error(413, f"{name}: {too_large}")
                 analysis = analyse_clip(path, predictor, config)
             except ClipError as error:
                 reason = str(error).replace(f"{path}: ", "")
@@ -120,5 +148,5 @@ def _private_dir(path: str) -> str:
     return str(Path(path).resolve())
 
 
-def _error(status: int, message: str):
-    return jsonify(error=message), status
+def _error(status: int, message: str, headers: dict[str, str] | None = None):
+    return jsonify(error=message), status, headers or {}
