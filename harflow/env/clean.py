@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harflow.env import IN_ENV_FLAG, ROOTFS_VARIABLE, EnvironmentError_, Layout, _remove_tree
+from harflow.env import IN_ENV_FLAG, ROOTFS_VARIABLE, EnvironmentError_, Layout
+from harflow.env.build import _remove_tree
 
 
 def sessions_in(lay: Layout) -> list[int]:
