@@ -102,8 +102,14 @@ def test_env_clean_refuses_while_a_session_runs_inside_and_removes_it_after(tmp_
     monkeypatch.delenv(env.IN_ENV_FLAG, raising=False)
     lay = env.Layout(cache=tmp_path / "cache", rootfs=tmp_path / "cache" / "rootfs-trixie", digest="x")
     (lay.rootfs / "home").mkdir(parents=True)
-    session = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env={**os.environ, env.ROOTFS_VARIABLE: str(lay.rootfs)})
+    session = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('running', flush=True); time.sleep(60)"],
+        env={**os.environ, env.ROOTFS_VARIABLE: str(lay.rootfs)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert session.stdout.readline() == "running\n"  # exec'd: /proc/PID/environ is its own, not ours from the fork
         with pytest.raises(env.EnvironmentError_, match=rf"is in use \(processes {session.pid} run inside it\)"):
             env_clean.clean(lay)
         assert lay.rootfs.is_dir()

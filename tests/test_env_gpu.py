@@ -12,6 +12,7 @@ import pytest
 
 from harflow import env
 from harflow.env import gpu as env_gpu
+from harflow.env.rootfs import entry_path
 
 VERSION_FILE = """NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 01:44:30 UTC 2024
 GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)
@@ -72,14 +73,15 @@ def test_the_bind_script_binds_the_fake_driver_into_the_root_file_system(fake_dr
         lay = env.Layout(cache=tmp_path, rootfs=rootfs, digest="x", rootless=rootless, driver=driver)
         command = env.command_in_rootfs(lay, ["python", "-c", "pass"], "/")
         script = command[command.index("-c") + 1]
-        inside = f"{rootfs}{env_gpu.HOST_DRIVER_DIR}"
+        top = entry_path(rootfs, rootless)  # as root the private mount point, rootless the tree itself
+        inside = f"{top}{env_gpu.HOST_DRIVER_DIR}"
         assert f"mount -t tmpfs -o mode=0755 harflow-nvidia {inside}" in script
         assert f"touch {inside}/libcuda.so.1 && mount --bind {tmp_path}/lib/libcuda.so.1 {inside}/libcuda.so.1" in script
         assert f"mount --bind {tmp_path}/lib-other/libnvidia-encode.so.1 {inside}/libnvidia-encode.so.1" in script
         for device in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm"):
-            assert f"mount --bind {tmp_path}/dev/{device} {rootfs}/dev/{device}" in script
+            assert f"mount --bind {tmp_path}/dev/{device} {top}/dev/{device}" in script
         assert "libcudart" not in script and "libz" not in script and "nvme0" not in script
-        assert script.index(f"mount --rbind /dev {rootfs}/dev") < script.index("harflow-nvidia")  # after /dev
+        assert script.index(f"mount --rbind /dev {top}/dev") < script.index("harflow-nvidia")  # after /dev
         assert env._environment_variables(lay)["LD_LIBRARY_PATH"] == env_gpu.HOST_DRIVER_DIR
 
 
