@@ -360,12 +360,12 @@ def test_an_archive_whose_sha256_differs_from_the_recorded_one_is_refused(tmp_pa
     assert (download.download("ucf101", tmp_path / "data", [str(archive)], progress=lambda line: None) / "classInd.txt").is_file()
 
 
-def test_an_archive_without_a_recorded_checksum_says_so_before_anything_is_fetched(tmp_path):
-    (tmp_path / "mine.zip").write_bytes(zip_bytes(UCF_SPLITS))
-    with pytest.raises(DownloadError, match=r"mine\.zip: no recorded checksum for mine\.zip; verify it by hand .* or pass --no-verify"):
-        download.download("ucf101", tmp_path / "data", [str(tmp_path / "mine.zip")], progress=lambda line: None)
-    missing = [name for name, value in download.CHECKSUMS.items() if not value]
-    if missing:  # no official value recorded yet: a download stops before fetching gigabytes
-        with pytest.raises(DownloadError, match="no recorded checksum"):
-            download.download("ucf101", tmp_path / "data", progress=lambda line: None)
-        assert not (tmp_path / "data" / "downloads").exists()
+def test_an_archive_without_a_recorded_checksum_is_unpacked_with_its_sha256_shown(tmp_path):
+    """No official value to compare with: the archive's own sha256 is printed with a warning, never a silent pass."""
+    archive = tmp_path / "mine.zip"
+    archive.write_bytes(zip_bytes(UCF_SPLITS))
+    said = []
+    root = download.download("ucf101", tmp_path / "data", [str(archive)], progress=said.append)
+    assert (root / "classInd.txt").is_file()
+    actual = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert any(line.startswith("warning: no official sha256 is recorded for mine.zip") and actual in line for line in said)
