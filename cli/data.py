@@ -23,9 +23,10 @@ from harflow.config import IngestConfig, PipelineConfig, SynthConfig
 from harflow.datasets.download import SOURCES
 
 DATA = """`download ucf101|hmdb51 DIR` fetches the official archives (resuming partial downloads), unpacks them
-and arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. `stats PATH` prints the
-class counts and frames per clip of an ingestion run. `audit DIR` lists near-duplicate clips across a dataset's
-splits without training."""
+and arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. Each archive's sha256 is
+checked against the one recorded in harflow (--no-verify skips it); members that are links or leave DIR are
+refused. `stats PATH` prints the class counts and frames per clip of an ingestion run. `audit DIR` lists
+near-duplicate clips across a dataset's splits without training."""
 
 
 
@@ -40,6 +41,7 @@ def add_commands(commands) -> None:
     fetch.add_argument("dataset", choices=sorted(SOURCES))
     fetch.add_argument("dir", metavar="DIR", help="where the dataset goes")
     fetch.add_argument("--archive", action="append", metavar="FILE", help="use this archive already on disk instead of downloading (repeat for the videos and the split files)")
+    fetch.add_argument("--no-verify", dest="verify", action="store_false", help="skip the sha256 check of the archives against the checksums recorded in harflow (check them by hand)")
     stats = add_command(verbs, "stats", cmd_data_stats, "print an ingestion run's statistics")
     stats.add_argument("path", nargs="?", default=PipelineConfig().work_dir, help="Examples folder or work dir (default: %(default)s)")
     audit = add_command(verbs, "audit", cmd_data_audit, "near-duplicate clips across a dataset's splits, without training")
@@ -88,7 +90,9 @@ def cmd_data_download(args: argparse.Namespace) -> int:
     from harflow.datasets import download
 
     try:
-        root = download.download(args.dataset, args.dir, archives=args.archive, progress=lambda line: print(line, flush=True))
+        root = download.download(
+            args.dataset, args.dir, archives=args.archive, progress=lambda line: print(line, flush=True), verify_checksums=args.verify
+        )
     except download.DownloadError as error:
         raise UsageError(str(error)) from None
     print(f"next: harflow run --data {root} --dataset {args.dataset}")

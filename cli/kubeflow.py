@@ -21,6 +21,7 @@ from harflow.cli.options import (
     pipeline_config,
 )
 from harflow.config import KubeflowConfig
+from harflow.redact import redact
 
 
 KUBEFLOW = """`compile` builds the same pipeline as `harflow run` with TFX's KubeflowV2DagRunner into a PipelineSpec
@@ -71,9 +72,10 @@ def add_connection_options(submit: argparse.ArgumentParser) -> None:
     connection.add_argument("--service-account", help="the Kubernetes service account the run's pods use")
     auth = submit.add_argument_group("signing in (as kfp.Client supports; none for an open endpoint)")
     auth.add_argument("--namespace", help="multi-user Kubeflow: your profile's namespace")
-    auth.add_argument("--token", help="a bearer token (kfp's existing_token), e.g. `gcloud auth print-access-token`")
+    auth.add_argument("--token", help="a bearer token (kfp's existing_token); visible to every user in `ps`: prefer --token-file")
     auth.add_argument("--token-file", metavar="FILE", help="read the bearer token from FILE (keeps it out of shell history)")
-    auth.add_argument("--cookies", help="a Cookie header, e.g. authservice_session=... from a browser session (Kubeflow with Dex)")
+    auth.add_argument("--cookies", help="a Cookie header, e.g. authservice_session=... (Kubeflow with Dex); visible in `ps`: prefer --cookies-file")
+    auth.add_argument("--cookies-file", metavar="FILE", help="read the Cookie header from FILE (keeps it out of `ps` and shell history)")
     auth.add_argument("--client-id", help="OAuth client id of the Identity-Aware Proxy in front of Kubeflow (GCP)")
     auth.add_argument("--sa-token", metavar="PATH", help="a Kubernetes service account token file (inside the cluster: /var/run/secrets/kubeflow/pipelines/token)")
     auth.add_argument("--ssl-ca-cert", metavar="FILE", help="CA bundle of a self-signed HTTPS endpoint")
@@ -118,7 +120,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
             pipeline_root=args.pipeline_root or "",
             service_account=args.service_account or "",
         )
-    print(f"uploaded {spec_path if args.spec else 'the compiled pipeline'} to {connection.host}: pipeline {done.pipeline_id}, version {done.version_id}")
+    print(f"uploaded {spec_path if args.spec else 'the compiled pipeline'} to {redact(connection.host)}: pipeline {done.pipeline_id}, version {done.version_id}")
     print(f"experiment {args.experiment} ({done.experiment_id}); parameters {done.parameters or 'as compiled'}")
     print(f"run {done.run_id} started: {done.run_link}")
     return 0
@@ -139,12 +141,22 @@ def kubeflow_configs(args: argparse.Namespace, output: str | None = None):
     return config, kubeflow
 
 
+def secret_from(path: str, option: str) -> str:
+    """The secret in the file `path` (its first line, stripped); a one-line error naming the file otherwise."""
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"{option} {file}: no such file")
+    text = file.read_text().strip()
+    if not text:
+        raise UsageError(f"{option} {file}: the file is empty")
+    return text.splitlines()[0].strip()
+
+
 def kubeflow_connection(args: argparse.Namespace):
     from harflow.kubeflow.submit import Connection
 
-    token = args.token or ""
-    if args.token_file:
-        token = Path(args.token_file).read_text().strip()
+    token = secret_from(args.token_file, "--token-file") if args.token_file else args.token or ""
+    cookies = secret_from(args.cookies_file, "--cookies-file") if args.cookies_file else args.cookies or ""
     host = args.host or os.environ.get("KF_PIPELINES_ENDPOINT", "")
     if not host:
         raise UsageError("give --host URL of Kubeflow Pipelines (or set KF_PIPELINES_ENDPOINT), e.g. --host http://localhost:8080")
@@ -152,7 +164,7 @@ def kubeflow_connection(args: argparse.Namespace):
         host=host,
         namespace=args.namespace or "",
         token=token,
-        cookies=args.cookies or "",
+        cookies=cookies,
         client_id=args.client_id or "",
         sa_token_path=args.sa_token or "",
         ssl_ca_cert=args.ssl_ca_cert or "",

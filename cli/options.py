@@ -30,6 +30,13 @@ DATASET_LAYOUTS = ("auto", "ucf101", "hmdb51", "folder")  # IngestConfig.dataset
 DIRECT_WORKERS = "--direct_num_workers="  # the Beam DirectRunner option behind --workers
 
 
+EXIT_STATUS = (
+    "Exit status: 0 ok; 1 the command ran but some inputs failed (some of several clips could not be read, "
+    "or the model was not blessed and not pushed); 2 a usage or input error (a bad option, a missing file, "
+    "a refused video given alone); 130 interrupted."
+)
+
+
 class UsageError(Exception):
     """A mistake the user can fix; printed as one line, without a traceback."""
 
@@ -56,7 +63,7 @@ def field_option(group, config, field: str, *flags: str, help: str, **extra) -> 
 
 def add_command(commands, name: str, func, help: str, description: str = "") -> argparse.ArgumentParser:
     """A command `harflow NAME` that runs func(args); its --help describes it with func's docstring."""
-    parser = commands.add_parser(name, help=help, description=description or inspect.cleandoc(func.__doc__))
+    parser = commands.add_parser(name, help=help, description=description or inspect.cleandoc(func.__doc__), epilog=EXIT_STATUS)
     if func is not None:
         parser.set_defaults(func=func)
     return parser

@@ -122,7 +122,8 @@ def video_files(paths: list[str]) -> list[Path]:
 
 
 def predict_many(args: argparse.Namespace, videos: list[Path]) -> int:
-    """Every clip's top classes as a table, or --json / --csv; a progress bar on stderr. Exit 1 if a clip failed."""
+    """Every clip's top classes as a table, or --json / --csv; a progress bar on stderr.
+    Exit status (EXIT_STATUS): 1 when some of several clips failed, 2 when the only clip was refused."""
     import json
 
     from harflow.serving.analysis import analyse_clip
@@ -154,7 +155,9 @@ def predict_many(args: argparse.Namespace, videos: list[Path]) -> int:
     failed = [row for row in rows if "error" in row]
     for row in failed:
         print(f"harflow: {row['error']}", file=sys.stderr)
-    return 1 if failed else 0
+    if not failed:
+        return 0
+    return 2 if len(videos) == 1 else 1  # one refused video is an input error; several: some inputs failed
 
 
 def print_csv(rows: list[dict], top: int) -> None:

@@ -207,13 +207,17 @@ class GateConfig:
     top_k: int = 5  # the Evaluator also reports top-k accuracy (1.0 when there are <= k classes)
     # optional class name -> category (e.g. UCF101's five groups): `harflow runs show` adds per-category accuracy
     categories: dict[str, str] = field(default_factory=dict)
-    keep_versions: int = 3  # the Pusher keeps this many newest versions in the serving base path
+    keep_versions: int = 3  # the Pusher keeps this many newest complete versions in the serving base path
+    # an older version is removed only once its successor has been published this long (readers loading it finish)
+    prune_grace_s: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_accuracy <= 1.0 or self.max_accuracy_drop < 0.0:
             raise ValueError("min_accuracy must be in 0..1 and max_accuracy_drop >= 0")
         if self.top_k < 1 or self.keep_versions < 1:
             raise ValueError(f"top_k and keep_versions must be >= 1, not {self.top_k} and {self.keep_versions}")
+        if self.prune_grace_s < 0:
+            raise ValueError(f"prune_grace_s must be >= 0, not {self.prune_grace_s}")
 
 
 @dataclass(frozen=True)

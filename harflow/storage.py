@@ -140,6 +140,13 @@ def remove_tree(path: str | os.PathLike) -> None:
         shutil.rmtree(path)
 
 
+def modified_time(path: str | os.PathLike) -> float:
+    """When `path` was last written, in seconds since the epoch (an object's update time on gs://)."""
+    if is_uri(path):
+        return _gfile().stat(str(path)).mtime_nsec / 1e9
+    return os.stat(path).st_mtime
+
+
 def remove_file(path: str | os.PathLike) -> None:
     """Delete one file; an absent file is fine."""
     if not exists(path):

@@ -16,6 +16,7 @@ import io
 import time
 import warnings
 from dataclasses import dataclass, field
+from harflow.redact import redact
 
 
 class KubeflowError(ValueError):
@@ -128,7 +129,7 @@ def submit(
     name = spec.pipeline_info.name
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     namespace = connection.namespace or None
-    with _talking_to(connection.host), contextlib.redirect_stdout(io.StringIO()):  # kfp prints its own links
+    with _talking_to(redact(connection.host)), contextlib.redirect_stdout(io.StringIO()):  # kfp prints its own links
         kfp_client = client(connection)
         pipeline_id = kfp_client.get_pipeline_id(name)
         if pipeline_id is None:
@@ -153,7 +154,7 @@ def submit(
         version_id=version_id,
         experiment_id=experiment_id,
         run_id=run.run_id,
-        run_link=run_link(connection.host, run.run_id),
+        run_link=redact(run_link(connection.host, run.run_id)),
         parameters=dict(parameters or {}),
     )
 
@@ -166,7 +167,7 @@ def run_link(host: str, run_id: str) -> str:
 
 @contextlib.contextmanager
 def _talking_to(host: str):
-    """Network failures and refusals as one KubeflowError line that names the host."""
+    """Network failures and refusals as one KubeflowError line that names the host (its credentials redacted)."""
     import kfp_server_api
     import urllib3
 
@@ -180,13 +181,13 @@ def _talking_to(host: str):
     except (urllib3.exceptions.HTTPError, OSError) as error:
         reason = getattr(error, "reason", None) or error
         raise KubeflowError(
-            f"cannot reach Kubeflow Pipelines at {host} ({_first_line(reason)}); check --host "
+            f"cannot reach Kubeflow Pipelines at {host} ({redact(_first_line(reason))}); check --host "
             "(e.g. `kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`, then --host http://localhost:8080)"
         ) from None
     except kfp_server_api.ApiException as error:
         hint = " (sign in: --token, --cookies, --client-id or --sa-token)" if error.status in (401, 403) else ""
         raise KubeflowError(
-            f"Kubeflow Pipelines at {host} answered {error.status} {error.reason}: {_first_line(error.body or '')}{hint}"
+            f"Kubeflow Pipelines at {host} answered {error.status} {error.reason}: {redact(_first_line(error.body or ''))}{hint}"
         ) from None
 
 

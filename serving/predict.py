@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from harflow import artifacts, storage
+from harflow.serving import versions as serving_versions
 
 
 class ModelNotFound(FileNotFoundError):
@@ -27,25 +28,42 @@ def resolve_model_dir(path: str | Path) -> str | Path:
         return path
     if not storage.is_dir(path):
         raise ModelNotFound(f"{path}: no such model directory (train one with `harflow demo` or give --model)")
-    numbered = [int(name) for name in storage.list_dir(path) if name.isdigit()]
-    complete = sorted(n for n in numbered if storage.exists(storage.join(path, str(n), "saved_model.pb")))
-    if not complete:
+    newest = serving_versions.newest_version_dir(path)
+    if newest is None:
         raise ModelNotFound(f"{path}: neither a SavedModel nor a TF Serving base path with numbered versions")
-    return as_given(storage.join(path, str(complete[-1])))
+    return as_given(newest)
+
+
+def load_saved_model(directory: str | Path):
+    """tf.saved_model.load(directory); TensorFlow is imported only here, once the model is known to be there."""
+    import tensorflow as tf
+
+    return tf.saved_model.load(str(directory))
 
 
 class SavedModelPredictor:
     """A harflow SavedModel (or the newest version of a TF Serving base path), loaded here once."""
 
     def __init__(self, path: str | Path):
+        try:
+            self._load(path)
+        except Exception:
+            if not self._chosen_version_vanished(path):
+                raise
+            self._load(path)  # the version chosen was pruned while it loaded: choose the newest again, once
+
+    def _chosen_version_vanished(self, path: str | Path) -> bool:
+        """True when `path` is a base path whose version chosen by _load is gone now."""
+        chosen = getattr(self, "directory", None)
+        return chosen is not None and str(chosen) != str(path) and not storage.exists(chosen)
+
+    def _load(self, path: str | Path) -> None:
         self.directory = resolve_model_dir(path)
         try:
             info = artifacts.read_model_info(self.directory)
         except artifacts.NotAHarflowModel as error:
             raise ModelNotFound(str(error)) from None
-        import tensorflow as tf  # slow: only once the model is known to be there
-
-        self._loaded = tf.saved_model.load(str(self.directory))  # keeps the signature's variables alive
+        self._loaded = load_saved_model(self.directory)  # keeps the signature's variables alive
         self._signature = self._loaded.signatures[artifacts.SERVING_SIGNATURE]
         self.classes = info.class_names
         self.num_frames, self.image_size = info.num_frames, info.image_size

@@ -17,6 +17,7 @@ from pathlib import Path
 
 SIGNATURE = b"Rar!\x1a\x07\x01\x00"
 HEADER_MAIN, HEADER_FILE, HEADER_END = 1, 2, 5
+HAS_EXTRA = 0x01  # header flag: an extra area follows the fields
 HAS_DATA = 0x02  # header flag: a data area follows the header
 FILE_HAS_CRC = 0x04  # file flag: the data's CRC32 is stored
 HOST_UNIX = 1
@@ -33,8 +34,13 @@ def vint(value: int) -> bytes:
             return bytes(out)
 
 
-def header(kind: int, flags: int, fields: bytes, data_size: int | None = None) -> bytes:
-    body = vint(kind) + vint(flags) + (vint(data_size) if data_size is not None else b"") + fields
+EXTRA_REDIRECTION = 5  # file header extra record: a link (type 1: Unix symlink, 4: hard link)
+REDIRECT_SYMLINK, REDIRECT_HARDLINK = 1, 4
+
+
+def header(kind: int, flags: int, fields: bytes, data_size: int | None = None, extra: bytes = b"") -> bytes:
+    sizes = (vint(len(extra)) if extra else b"") + (vint(data_size) if data_size is not None else b"")
+    body = vint(kind) + vint(flags | (HAS_EXTRA if extra else 0)) + sizes + fields + extra
     sized = vint(len(body)) + body
     return zlib.crc32(sized).to_bytes(4, "little") + sized
 
@@ -59,6 +65,33 @@ def write_rar5(path: Path, files: dict[str, bytes]) -> Path:
     parts = [SIGNATURE, header(HEADER_MAIN, 0, vint(0))]
     for name, data in files.items():
         parts += [file_header(name, data), data]
+    parts.append(header(HEADER_END, 0, vint(0)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def link_header(name: str, target: str, kind: int = REDIRECT_SYMLINK) -> bytes:
+    """A file header that is a link to `target` (a redirection extra record), without data."""
+    encoded, aimed = name.encode("utf-8"), target.encode("utf-8")
+    record = vint(EXTRA_REDIRECTION) + vint(kind) + vint(0) + vint(len(aimed)) + aimed
+    fields = (
+        vint(0)  # file flags: no CRC (no data)
+        + vint(0)  # unpacked size
+        + vint(0o120777 if kind == REDIRECT_SYMLINK else 0o100644)
+        + vint(0)  # compression info: store
+        + vint(HOST_UNIX)
+        + vint(len(encoded))
+        + encoded
+    )
+    return header(HEADER_FILE, HAS_DATA, fields, data_size=0, extra=vint(len(record)) + record)
+
+
+def write_rar5_with_links(path: Path, entries: list[tuple[str, bytes | None, str | None]]) -> Path:
+    """Entries (name, data, link target): a file when data is given, else a symbolic link to the target."""
+    parts = [SIGNATURE, header(HEADER_MAIN, 0, vint(0))]
+    for name, data, target in entries:
+        parts += [file_header(name, data), data] if data is not None else [link_header(name, target)]
     parts.append(header(HEADER_END, 0, vint(0)))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(parts))

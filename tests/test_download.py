@@ -17,7 +17,7 @@ from harflow.datasets.detect import read_dataset
 from harflow.datasets.records import EVAL
 from harflow.datasets import download
 from harflow.datasets.download import DownloadError
-from rar5 import write_rar5
+from rar5 import write_rar5, write_rar5_with_links
 
 needs_rar_tool = pytest.mark.skipif(download.rar_extractor() is None, reason="no bsdtar, 7z, unrar or unar on PATH")
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
@@ -107,7 +107,7 @@ def test_ucf101_archives_unpack_into_the_layout_the_reader_reads(tmp_path):
     videos = write_rar5(tmp_path / "UCF101.rar", UCF_VIDEOS)
     (tmp_path / "splits.zip").write_bytes(zip_bytes(UCF_SPLITS))
 
-    root = download.download("ucf101", tmp_path / "ucf101", [str(videos), str(tmp_path / "splits.zip")], progress=lambda line: None)
+    root = download.download("ucf101", tmp_path / "ucf101", [str(videos), str(tmp_path / "splits.zip")], progress=lambda line: None, verify_checksums=False)
 
     index = read_dataset("auto", root)
     assert index.class_names == ("Walk", "Run")
@@ -116,7 +116,7 @@ def test_ucf101_archives_unpack_into_the_layout_the_reader_reads(tmp_path):
         "Walk/v_Walk_g08_c01.avi": False, "Run/v_Run_g08_c01.avi": False,
     }
     assert (root / "Run" / "v_Run_g08_c01.avi").read_bytes() == b"Run08"
-    assert not (root / ".harflow-unpack").exists()
+    assert not list(root.glob(".harflow-unpack*"))
 
 
 @needs_rar_tool
@@ -135,7 +135,7 @@ def test_hmdb51_rar_of_per_class_rars_unpacks_into_the_layout_the_reader_reads(t
     }
     splits = write_rar5(tmp_path / "test_train_splits.rar", split_files)
 
-    root = download.download("hmdb51", tmp_path / "hmdb51", [str(videos), str(splits)], progress=lambda line: None)
+    root = download.download("hmdb51", tmp_path / "hmdb51", [str(videos), str(splits)], progress=lambda line: None, verify_checksums=False)
 
     index = read_dataset("auto", root)
     assert index.class_names == ("clap", "wave")
@@ -147,7 +147,7 @@ def test_hmdb51_rar_of_per_class_rars_unpacks_into_the_layout_the_reader_reads(t
 def test_archives_without_split_files_are_refused_naming_them(tmp_path):
     (tmp_path / "other.zip").write_bytes(zip_bytes({"readme.txt": b"hello"}))
     with pytest.raises(DownloadError, match=r"other\.zip: no ucf101 split files inside"):
-        download.download("ucf101", tmp_path / "out", [str(tmp_path / "other.zip")], progress=lambda line: None)
+        download.download("ucf101", tmp_path / "out", [str(tmp_path / "other.zip")], progress=lambda line: None, verify_checksums=False)
 
 
 def test_a_zip_member_escaping_the_folder_is_refused(tmp_path):
@@ -155,3 +155,217 @@ def test_a_zip_member_escaping_the_folder_is_refused(tmp_path):
     with pytest.raises(DownloadError, match="unsafe member path"):
         download.extract(tmp_path / "evil.zip", tmp_path / "out")
     assert not (tmp_path / "outside.txt").exists()
+
+
+
+# --------------------------------------------------------------------------- hostile archives (issue 17, point 1)
+
+import hashlib
+import os
+import tarfile
+
+
+def tar_with(path: Path, entries: list[tuple[str, str, bytes | str]]) -> Path:
+    """A tar at `path` of (kind, name, data or link target) entries: kind is "file", "dir", "symlink" or "hardlink"."""
+    with tarfile.open(path, "w") as tarred:
+        for kind, name, payload in entries:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(payload)
+                tarred.addfile(info, io.BytesIO(payload))
+                continue
+            info.type = {"dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE}[kind]
+            info.linkname = payload if kind != "dir" else ""
+            tarred.addfile(info)
+    return path
+
+
+def files_under(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")} if folder.exists() else set()
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A folder beside the dataset that nothing may be written into."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_text("do not touch")
+    return folder
+
+
+def unpack(tmp_path, *archives: Path, dataset: str = "ucf101") -> Path:
+    return download.download(dataset, tmp_path / "data", [str(a) for a in archives], progress=lambda line: None, verify_checksums=False)
+
+
+def test_a_symlink_then_a_nested_zip_through_it_writes_nothing_outside(tmp_path, outside):
+    """The attack of issue 17: `d -> outside`, then a nested zip whose member `d/x` would follow it."""
+    nested = zip_bytes({"d/x": b"escaped"})
+    evil = tar_with(tmp_path / "evil.tar", [("symlink", "d", str(outside)), ("file", "inner.zip", nested)])
+    with pytest.raises(DownloadError, match=r"evil\.tar: member 'd' is a symbolic link; refused"):
+        unpack(tmp_path, evil)
+    assert files_under(outside) == {"secret.txt"}
+    assert files_under(tmp_path / "data") == set()  # the staging folder is gone too
+
+
+@needs_rar_tool
+def test_bsdtar_refuses_links_before_unpacking_anything(tmp_path, outside):
+    """bsdtar reads the archive's content whatever its name: a tar named .rar takes the RAR path."""
+    evil = tar_with(tmp_path / "evil.rar", [("file", "a.avi", b"x"), ("symlink", "classInd.txt", "/etc/passwd")])
+    if download.rar_extractor() != ["bsdtar"]:
+        pytest.skip("the RAR extractor here is not bsdtar")
+    with pytest.raises(DownloadError, match=r"evil\.rar: member .*classInd\.txt.* is a symbolic or hard link; refused"):
+        download.extract(evil, tmp_path / "out")
+    assert not (tmp_path / "out" / "a.avi").exists()  # refused from the listing, before extraction
+
+
+# libarchive looks for a zip's end record in an archive's last 64 KiB: a stored zip near the end of a
+# RAR makes bsdtar read the file as that zip. 100 KiB after it keep the RAR a RAR.
+FILLER = ("filler.bin", bytes(100 * 1024), None)
+
+
+@needs_rar_tool
+def test_a_rar5_symlink_then_a_nested_zip_through_it_writes_nothing_outside(tmp_path, outside):
+    """The attack of issue 17 as a RAR5 archive (tests/rar5.py writes the symlink's redirection record)."""
+    nested = zip_bytes({"d/x": b"escaped"})
+    evil = write_rar5_with_links(tmp_path / "UCF101.rar", [("d", None, str(outside)), ("inner.zip", nested, None), FILLER])
+    with pytest.raises(DownloadError, match=r"UCF101\.rar: member .*'d.*' is a symbolic (or hard )?link; refused"):
+        unpack(tmp_path, evil)
+    assert files_under(outside) == {"secret.txt"} and files_under(tmp_path / "data") == set()
+
+
+@needs_rar_tool
+def test_a_rar5_symlink_unpacked_anyway_is_caught_by_the_walk(tmp_path, outside, monkeypatch):
+    """Without the listing check, the real extractor makes the link, and the lstat walk refuses it."""
+    monkeypatch.setattr(download, "check_bsdtar_listing", lambda archive: None)
+    evil = write_rar5_with_links(tmp_path / "UCF101.rar", [("d", None, str(outside)), ("inner.zip", zip_bytes({"d/x": b"x"}), None), FILLER])
+    with pytest.raises(DownloadError, match=r"member 'd' is a symbolic link; refused"):
+        unpack(tmp_path, evil)
+    assert files_under(outside) == {"secret.txt"}
+
+
+@pytest.mark.parametrize("name", ["../escaped.txt", "Walk/../../escaped.txt", "/tmp/harflow-absolute-escape.txt"])
+def test_members_that_climb_out_or_are_absolute_are_refused(tmp_path, name):
+    for archive in (tar_with(tmp_path / "evil.tar", [("file", name, b"x")]), tmp_path / "evil.zip"):
+        if archive.suffix == ".zip":
+            archive.write_bytes(zip_bytes({name: b"x"}))
+        with pytest.raises(DownloadError, match=r"unsafe member path"):
+            download.extract(archive, tmp_path / f"out-{archive.suffix[1:]}")
+    assert not (tmp_path / "escaped.txt").exists() and not Path("/tmp/harflow-absolute-escape.txt").exists()
+
+
+def test_a_hard_link_member_is_refused(tmp_path, outside):
+    evil = tar_with(tmp_path / "evil.tar", [("hardlink", "Walk/v_Walk_g01_c01.avi", str(outside / "secret.txt"))])
+    with pytest.raises(DownloadError, match=r"member 'Walk/v_Walk_g01_c01\.avi' is a hard link; refused"):
+        unpack(tmp_path, evil)
+    assert (outside / "secret.txt").read_text() == "do not touch"
+
+
+def test_a_symlinked_class_index_in_a_zip_is_refused(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        link = zipfile.ZipInfo("ucfTrainTestlist/classInd.txt")
+        link.external_attr = (0o120777 << 16)
+        zipped.writestr(link, "/etc/passwd")
+    (tmp_path / "splits.zip").write_bytes(buffer.getvalue())
+    with pytest.raises(DownloadError, match=r"classInd\.txt' is a symbolic link; refused"):
+        unpack(tmp_path, tmp_path / "splits.zip")
+    assert not (tmp_path / "data" / "classInd.txt").exists()
+
+
+def test_a_link_left_by_an_extractor_is_caught_by_the_walk(tmp_path, outside, monkeypatch):
+    """Whatever the tool: after unpacking, a link anywhere in the staging folder is refused."""
+    def tool_that_makes_a_link(archive, into):
+        (into / "d").symlink_to(outside)
+    monkeypatch.setattr(download, "_extract_zip", tool_that_makes_a_link)
+    (tmp_path / "a.zip").write_bytes(zip_bytes({"x": b"x"}))
+    with pytest.raises(DownloadError, match=r"member 'd' is a symbolic link"):
+        download.extract(tmp_path / "a.zip", tmp_path / "out")
+
+
+def test_two_archives_with_the_same_base_name_unpack_into_their_own_folders(tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first, second = tmp_path / "one" / "splits.zip", tmp_path / "two" / "splits.zip"
+    first.write_bytes(zip_bytes(UCF_SPLITS))
+    second.write_bytes(zip_bytes({f"UCF-101/{k.split('/', 1)[1]}": v for k, v in UCF_VIDEOS.items()}))
+    staging = tmp_path / "staging"
+    folders = [download.fresh_folder(staging, archive.stem) for archive in (first, second)]
+    assert [f.name for f in folders] == ["splits", "splits-2"]
+    root = unpack(tmp_path, first, second)
+    assert (root / "classInd.txt").is_file() and (root / "Walk" / "v_Walk_g01_c01.avi").read_bytes() == b"Walk01"
+
+
+def test_unpacking_into_a_folder_that_is_not_empty_is_refused(tmp_path):
+    (tmp_path / "a.zip").write_bytes(zip_bytes({"x": b"x"}))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "earlier.txt").write_text("x")
+    with pytest.raises(DownloadError, match="not empty; an archive unpacks into a fresh folder only"):
+        download.extract(tmp_path / "a.zip", tmp_path / "out")
+
+
+def test_the_arranged_dataset_holds_regular_files_only(tmp_path):
+    (tmp_path / "splits.zip").write_bytes(zip_bytes(UCF_SPLITS))
+    (tmp_path / "videos.zip").write_bytes(zip_bytes(UCF_VIDEOS))
+    root = unpack(tmp_path, tmp_path / "videos.zip", tmp_path / "splits.zip")
+    entries = [p for p in root.rglob("*")]
+    assert entries and all(p.is_dir() or (p.is_file() and not p.is_symlink() and os.lstat(p).st_nlink == 1) for p in entries)
+
+
+@pytest.mark.parametrize("entry", ["Walk/../../../../etc/passwd", "/etc/passwd", "escape/v.avi"])
+def test_a_split_list_entry_outside_the_dataset_is_refused(tmp_path, entry):
+    root = tmp_path / "ucf"
+    (root / "Walk").mkdir(parents=True)
+    (root / "escape").symlink_to(tmp_path)  # a folder link out of the dataset
+    (root / "classInd.txt").write_text("1 Walk\n")
+    (root / "trainlist01.txt").write_text("Walk/v_Walk_g01_c01.avi 1\n")
+    (root / "testlist01.txt").write_text(f"{entry}\n")
+    with pytest.raises(ValueError, match=r"testlist01\.txt:1: clip .* is outside the dataset folder"):
+        read_dataset("ucf101", root)
+
+
+def test_a_clip_file_that_is_a_symlink_of_the_users_own_is_still_read(tmp_path):
+    """A dataset view of links to clips elsewhere (tests/test_gate.py builds one) stays readable."""
+    root = tmp_path / "ucf"
+    (root / "Walk").mkdir(parents=True)
+    (tmp_path / "elsewhere.avi").write_bytes(b"x")
+    (root / "Walk" / "v_Walk_g01_c01.avi").symlink_to(tmp_path / "elsewhere.avi")
+    (root / "classInd.txt").write_text("1 Walk\n")
+    (root / "trainlist01.txt").write_text("Walk/v_Walk_g01_c01.avi 1\n")
+    (root / "testlist01.txt").write_text("Walk/v_Walk_g01_c01.avi\n")
+    assert [c.clip_id for c in read_dataset("ucf101", root).clips if c.split == EVAL] == ["Walk/v_Walk_g01_c01.avi"]
+
+
+def test_an_hmdb51_split_entry_climbing_out_is_refused(tmp_path):
+    root = tmp_path / "hmdb"
+    (root / "testTrainMulti_7030_splits").mkdir(parents=True)
+    (root / "testTrainMulti_7030_splits" / "wave_test_split1.txt").write_text("../../../etc/passwd 1 \n")
+    with pytest.raises(ValueError, match=r"wave_test_split1\.txt:1: clip .* is outside the dataset folder"):
+        read_dataset("hmdb51", root)
+
+
+# --------------------------------------------------------------------------- checksums
+
+
+def test_hmdb51_is_fetched_over_https():
+    assert all(url.startswith("https://") for urls in download.SOURCES.values() for url in urls)
+
+
+def test_an_archive_whose_sha256_differs_from_the_recorded_one_is_refused(tmp_path, monkeypatch):
+    archive = tmp_path / "UCF101TrainTestSplits-RecognitionTask.zip"
+    archive.write_bytes(zip_bytes(UCF_SPLITS))
+    monkeypatch.setitem(download.CHECKSUMS, archive.name, "0" * 64)
+    with pytest.raises(DownloadError, match=r"RecognitionTask\.zip: sha256 [0-9a-f]{64} is not the official 0{64}; .*--no-verify"):
+        download.download("ucf101", tmp_path / "data", [str(archive)], progress=lambda line: None)
+    monkeypatch.setitem(download.CHECKSUMS, archive.name, hashlib.sha256(archive.read_bytes()).hexdigest())
+    assert (download.download("ucf101", tmp_path / "data", [str(archive)], progress=lambda line: None) / "classInd.txt").is_file()
+
+
+def test_an_archive_without_a_recorded_checksum_is_unpacked_with_its_sha256_shown(tmp_path):
+    """No official value to compare with: the archive's own sha256 is printed with a warning, never a silent pass."""
+    archive = tmp_path / "mine.zip"
+    archive.write_bytes(zip_bytes(UCF_SPLITS))
+    said = []
+    root = download.download("ucf101", tmp_path / "data", [str(archive)], progress=said.append)
+    assert (root / "classInd.txt").is_file()
+    actual = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert any(line.startswith("warning: no official sha256 is recorded for mine.zip") and actual in line for line in said)

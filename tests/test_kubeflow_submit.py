@@ -140,6 +140,75 @@ def test_the_command_with_an_unreachable_host_exits_2_with_one_line(spec_file):
     assert line.startswith(f"harflow: error: cannot reach Kubeflow Pipelines at {host} (")
 
 
+
+# --------------------------------------------------------------------------- secrets never echoed (issue 17, point 8)
+
+
+def test_credentials_in_the_host_are_redacted_in_the_error(spec_file):
+    from harflow.kubeflow.submit import Connection, KubeflowError, submit
+
+    port = free_port()
+    with pytest.raises(KubeflowError) as error:
+        submit(str(spec_file), Connection(host=f"http://alice:pa55word@127.0.0.1:{port}"))
+    assert "pa55word" not in str(error.value) and "alice" not in str(error.value)
+    assert f"cannot reach Kubeflow Pipelines at http://***@127.0.0.1:{port} (" in str(error.value)
+
+
+def test_credentials_in_the_host_are_redacted_in_the_run_link(spec_file):
+    from harflow.kubeflow.submit import Connection, submit
+
+    with running_standin() as (url, state):
+        done = submit(str(spec_file), Connection(host=url.replace("http://", "http://alice:pa55word@")))
+    assert "pa55word" not in done.run_link and done.run_link.startswith("http://***@127.0.0.1:")
+
+
+def test_the_command_never_echoes_the_hosts_password(spec_file):
+    host = f"http://alice:pa55word@127.0.0.1:{free_port()}"
+    result = harflow("kubeflow", "submit", "--host", host, "--spec", str(spec_file))
+    assert result.returncode == 2 and "pa55word" not in result.stderr + result.stdout
+    assert "http://***@127.0.0.1:" in result.stderr
+
+
+def test_cookies_and_token_can_come_from_files(spec_file, tmp_path):
+    from harflow.cli import build_parser
+    from harflow.cli.kubeflow import kubeflow_connection
+
+    (tmp_path / "cookies").write_text("authservice_session=abc123\n")
+    (tmp_path / "token").write_text("s3cret\n")
+    args = build_parser().parse_args(
+        ["kubeflow", "submit", "--host", "http://h:1", "--spec", str(spec_file), "--cookies-file", str(tmp_path / "cookies"), "--token-file", str(tmp_path / "token")]
+    )
+    connection = kubeflow_connection(args)
+    assert (connection.cookies, connection.token) == ("authservice_session=abc123", "s3cret")
+
+
+def test_a_cookies_file_is_sent_as_the_cookie_header(spec_file, tmp_path):
+    (tmp_path / "cookies").write_text("authservice_session=abc123\n")
+    with running_standin() as (url, state):
+        result = harflow("kubeflow", "submit", "--host", url, "--spec", str(spec_file), "--cookies-file", str(tmp_path / "cookies"))
+    assert result.returncode == 0, result.stderr
+    assert {request.headers.get("cookie") for request in state.requests} == {"authservice_session=abc123"}
+
+
+def test_a_missing_cookies_file_is_a_one_line_error(spec_file, tmp_path):
+    result = harflow("kubeflow", "submit", "--host", "http://h:1", "--spec", str(spec_file), "--cookies-file", str(tmp_path / "none"))
+    assert result.returncode == 2 and result.stderr.strip() == f"harflow: error: --cookies-file {tmp_path / 'none'}: no such file"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("http://alice:pw@host:8080/x", "http://***@host:8080/x"),
+        ("see https://tok@h/p and grpc://a:b@c", "see https://***@h/p and grpc://***@c"),
+        ("http://host:8080/x?u=a@b", "http://host:8080/x?u=a@b"),
+    ],
+)
+def test_redact_replaces_the_user_info_of_every_url(text, expected):
+    from harflow.redact import redact
+
+    assert redact(text) == expected
+
+
 def test_submit_uploads_the_volumes_platform_config_with_the_spec(tmp_path):
     """`compile --pvc` writes a second YAML document (kfp's PlatformSpec); the upload carries both."""
     from harflow.kubeflow.compile import compile_pipeline

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from web_fixtures import export_untrained_model, frame_count, write_clip
+from web_fixtures import claim_frames, export_untrained_model, frame_count, write_clip
 
 from harflow.cli import main
 from harflow.serving.predictor import open_predictor, predict_file
@@ -155,3 +155,41 @@ def test_predict_and_serve_explain_themselves(capsys, command):
 def test_predict_without_clips_or_a_stream_says_what_to_give(capsys):
     code, _, err = predict(capsys)
     assert code == 2 and err.strip() == "harflow: error: give VIDEO files or folders, --webcam [N] or --stream URL (see harflow predict --help)"
+
+
+
+# --------------------------------------------------------------------------- one exit-status rule (issue 17, point 9)
+
+
+@pytest.mark.parametrize("output", [[], ["--json"], ["--csv"]])
+def test_a_refused_video_given_alone_exits_2(capsys, model, tmp_path, output):
+    bad = tmp_path / "broken.avi"
+    bad.write_bytes(b"\x00" * 100)
+    code, _, err = predict(capsys, bad, "--model", model, *output)
+    assert code == 2 and str(bad) in err and "harflow: " in err
+
+
+def test_a_folder_with_one_bad_clip_among_good_ones_exits_1(capsys, model, folder, tmp_path):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for clip in ("a.avi", "nested/b clip.mp4"):
+        (mixed / Path(clip).name).write_bytes((folder / clip).read_bytes())
+    (mixed / "broken.avi").write_bytes(b"\x00" * 100)
+    code, out, _ = predict(capsys, mixed, "--model", model, "--json")
+    assert code == 1 and sum("error" in row for row in json.loads(out)) == 1
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["predict", "--help"], ["data", "download", "--help"]])
+def test_help_states_the_exit_status_rule(capsys, argv):
+    with pytest.raises(SystemExit):
+        main(argv)
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 ok; 1 the command ran but some inputs failed" in text and "2 a usage or input error" in text
+
+
+def test_predict_reports_the_decoded_duration_when_the_avi_header_claims_ten_million_frames(capsys, model, tmp_path):
+    """Issue 17, point 7, from the command line: 30 frames at 25 fps whose avih/strh say 10,000,000."""
+    liar = claim_frames(write_clip(tmp_path / "liar.avi", seed=6, frames=30), 10_000_000)
+    code, out, _ = predict(capsys, liar, "--model", model, "--json")
+    [row] = json.loads(out)
+    assert code == 0 and row["duration_s"] == 1.2 and row["truncated"] is False

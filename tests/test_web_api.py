@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from web_fixtures import export_untrained_model, frame_count, png_file, write_clip
+from web_fixtures import claim_frames, export_untrained_model, frame_count, png_file, write_clip
 
 from harflow.config import WebConfig
 from harflow.serving.predictor import open_predictor, predict_file
@@ -81,6 +81,19 @@ def test_a_clip_whose_header_overstates_its_frames_reports_the_duration_of_what_
     assert 0 < decoded < 100
     answer = post(client_for(predictor, uploads), cut.read_bytes(), "cut.avi").get_json()
     assert answer["duration_s"] == round(decoded / 25, 3) and answer["truncated"] is False and answer["top"]
+
+
+def test_a_1_2_s_clip_whose_avi_header_claims_ten_million_frames_is_1_2_s_long(predictor, uploads, tmp_path):
+    """Issue 17, point 7: the header's avih/strh frame counts patched, not a mocked capture."""
+    import cv2
+
+    liar = claim_frames(write_clip(tmp_path / "liar.avi", seed=5, frames=30), 10_000_000)  # 30 frames at 25 fps
+    capture = cv2.VideoCapture(str(liar))
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 10_000_000  # what the header says
+    capture.release()
+    answer = post(client_for(predictor, uploads, window_seconds=0.4), liar.read_bytes(), "liar.avi").get_json()
+    assert answer["duration_s"] == 1.2 and answer["analysed_s"] == 1.2 and answer["truncated"] is False
+    assert answer["timeline"][-1]["end_s"] == 1.2 and len(answer["timeline"]) == 3
 
 
 def test_an_empty_file_is_400_and_says_so(predictor, uploads):

@@ -3,7 +3,7 @@
 The wheel is built from a copy of the package's sources (so no build/ or
 *.egg-info lands in the clone) with the real pip and setuptools, then
 installed with `--no-deps` into a fresh venv that sees this environment's
-site-packages (TFX and the rest) through a .pth file, as harflow/env.py's
+site-packages (TFX and the rest) through a .pth file, as harflow/env/build.py's
 overlay venvs do; the console script runs from a directory that is no clone.
 """
 

@@ -24,3 +24,17 @@ def frame_count(path: Path) -> int:
         count += 1
     capture.release()
     return count
+
+
+def claim_frames(path: Path, claimed: int) -> Path:
+    """Patch an AVI's header to claim `claimed` frames: avih's dwTotalFrames and the video strh's dwLength."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    for tag, offset in ((b"avih", 24), (b"strh", 40)):  # tag, size, then the field at this offset from the tag
+        at = data.find(tag)
+        if at < 0:
+            raise ValueError(f"{path}: no {tag.decode()} chunk (not an AVI?)")
+        struct.pack_into("<I", data, at + offset, claimed)
+    path.write_bytes(bytes(data))
+    return path

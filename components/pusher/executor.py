@@ -1,9 +1,10 @@
 """The Pusher's executor: a blessed model becomes the next integer version of a TF Serving base path.
 
-Copied into a hidden folder of the base path and then made a numbered version
-whole (serving.versions: one atomic rename on a file system, saved_model.pb
-copied last on gs:// or s3://), then all but the newest `keep_versions`
-removed; the push is recorded on the PushedModel artifact as TFX does.
+Copied into a hidden folder of the base path and made a numbered version whole
+(serving.versions: one atomic rename on a file system, saved_model.pb copied
+last on gs:// or s3://), then the complete versions outside the newest
+`keep_versions` removed once their successor is `prune_grace_s` old (staging
+folders of dead pushes go first); the push is recorded on the PushedModel artifact as TFX does.
 """
 
 from __future__ import annotations
@@ -46,10 +47,12 @@ class VersionedPushExecutor(pusher_executor.Executor):
         base = exec_properties.get(SERVING_BASE_KEY) or destination.filesystem.base_directory
         custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
         keep = int(custom.get(KEEP_VERSIONS_KEY, GateConfig().keep_versions))
+        gate = json.loads(custom.get(GATE_KEY) or "{}")
+        grace_s = float(gate.get("prune_grace_s", GateConfig().prune_grace_s))
 
         model_path = self.GetModelPath(input_dict)
         version, target = versions.publish_version(model_path, base)
-        removed = versions.prune_versions(base, keep)
+        removed = versions.prune_versions(base, keep, grace_s)
         print(f"pushed {model_path} as version {version} of {base}; removed old versions {removed}", flush=True)
         io_utils.copy_dir(model_path, pushed_model.uri)  # TFX keeps a copy with the artifact, too
         self._MarkPushed(pushed_model, pushed_destination=str(target), pushed_version=str(version))

@@ -8,6 +8,12 @@ RAR) need an external extractor: bsdtar (Debian: libarchive-tools), 7z,
 unrar or unar, whichever is on PATH. Archives already on disk are taken with
 `--archive FILE` instead of downloading.
 
+Archives are not trusted (this may run as root): each is checked against the
+sha256 recorded in CHECKSUMS (`--no-verify` skips that), and unpacks into a
+fresh staging folder of its own; a member with an absolute path or `..`, a
+symbolic or hard link, or anything but a regular file or folder is refused
+before anything is arranged, and nested archives get the same checks.
+
 What DIR holds afterwards:
 
     ucf101: DIR/classInd.txt, DIR/{train,test}list0{1,2,3}.txt, DIR/<Class>/*.avi
@@ -16,9 +22,14 @@ What DIR holds afterwards:
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
+import stat
 import subprocess
+import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -33,10 +44,22 @@ SOURCES = {
         "https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip",
     ),
     "hmdb51": (
-        "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hmdb51_org.rar",
-        "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar",
+        "https://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hmdb51_org.rar",
+        "https://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar",
     ),
 }
+# sha256 of each official archive, by file name. None: not recorded yet. These values must come from a
+# download checked by hand (`sha256sum FILE`) on a host that reaches the official servers; none could be
+# taken here (no network to them), and none is published by UCF or Brown. A recorded value that differs
+# is an error; where none is recorded the archive's own sha256 is printed with a warning to compare it
+# with a trusted copy, never a silent pass.
+CHECKSUMS: dict[str, str | None] = {
+    "UCF101.rar": None,
+    "UCF101TrainTestSplits-RecognitionTask.zip": None,
+    "hmdb51_org.rar": None,
+    "test_train_splits.rar": None,
+}
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 # both official archives hold AVI videos only (harflow.video.VIDEO_SUFFIXES is what the readers take;
 # it is not imported here because harflow.video needs OpenCV and this module runs on the host's Python)
 ARCHIVE_VIDEO_SUFFIX = ".avi"
@@ -105,6 +128,29 @@ def _total_size(response, have: int) -> int:
     return int(length) + (have if response.status == 206 else 0) if length and length.isdigit() else 0
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(archive: Path, progress: Progress = print) -> None:
+    """DownloadError when `archive`'s sha256 differs from the one recorded for its name; where none is
+    recorded, a warning that shows its sha256 so it can be compared with a trusted copy."""
+    expected, actual = CHECKSUMS.get(archive.name), sha256_of(archive)
+    if not expected:
+        progress(
+            f"warning: no official sha256 is recorded for {archive.name}; its sha256 is {actual}: "
+            "compare it with a trusted copy (--no-verify skips this check)"
+        )
+    elif actual != expected:
+        raise DownloadError(
+            f"{archive}: sha256 {actual} is not the official {expected}; delete it and download again (or pass --no-verify)"
+        )
+
+
 # --------------------------------------------------------------------------- unpacking
 
 
@@ -118,7 +164,7 @@ def rar_extractor() -> list[str] | None:
 
 def _rar_command(tool: str, archive: Path, into: Path) -> list[str]:
     if tool == "bsdtar":
-        return ["bsdtar", "-xf", str(archive), "-C", str(into)]
+        return ["bsdtar", "-xf", str(archive), "-C", str(into), "--no-same-owner"]
     if tool in ("7z", "7zz"):
         return [tool, "x", "-y", f"-o{into}", str(archive)]
     if tool == "unrar":
@@ -126,39 +172,127 @@ def _rar_command(tool: str, archive: Path, into: Path) -> list[str]:
     return ["unar", "-quiet", "-force-overwrite", "-output-directory", str(into), str(archive)]
 
 
-def extract(archive: Path, into: Path) -> None:
-    """Unpack a .zip (zipfile) or .rar (external tool) archive into `into`."""
-    into.mkdir(parents=True, exist_ok=True)
-    suffix = archive.suffix.lower()
-    if suffix == ".zip":
+def fresh_folder(parent: Path, name: str) -> Path:
+    """A new empty folder `parent/name` (or `name-2`, `name-3` ... when taken): one per archive."""
+    for number in range(1, 10_000):
+        folder = parent / (name if number == 1 else f"{name}-{number}")
         try:
-            with zipfile.ZipFile(archive) as zipped:
-                for member in zipped.namelist():
-                    if member.startswith("/") or ".." in Path(member).parts:
-                        raise DownloadError(f"{archive}: unsafe member path {member!r}")
-                zipped.extractall(into)
-        except zipfile.BadZipFile as error:
-            raise DownloadError(f"{archive}: not a readable zip archive ({error}); delete it and download again") from None
-        return
-    if suffix != ".rar":
-        raise DownloadError(f"{archive}: unknown archive type (expected .zip or .rar)")
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise DownloadError(f"{parent}: no free folder name for {name}")
+
+
+def check_member_name(archive: Path, name: str) -> None:
+    """DownloadError when an archive member's path is absolute or climbs out with `..`."""
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+        raise DownloadError(f"{archive}: unsafe member path {name!r} (absolute or '..'); refused, nothing unpacked")
+
+
+def refuse_links(archive: Path, folder: Path) -> None:
+    """DownloadError when anything unpacked into `folder` is a symbolic link, a hard link or not a file or folder."""
+    for parent, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = Path(parent, name)
+            info = os.lstat(path)
+            member = path.relative_to(folder)
+            if stat.S_ISLNK(info.st_mode):
+                raise DownloadError(f"{archive}: member {str(member)!r} is a symbolic link; refused")
+            if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+                raise DownloadError(f"{archive}: member {str(member)!r} is a hard link; refused")
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                raise DownloadError(f"{archive}: member {str(member)!r} is not a regular file or folder; refused")
+
+
+def extract(archive: Path, into: Path) -> None:
+    """Unpack a .zip, a tar or a .rar archive into `into`, a new or empty real folder, refusing unsafe members."""
+    into.mkdir(parents=True, exist_ok=True)
+    if into.is_symlink() or any(into.iterdir()):
+        raise DownloadError(f"{into}: not empty; an archive unpacks into a fresh folder only")
+    name = archive.name.lower()
+    if name.endswith(".zip"):
+        _extract_zip(archive, into)
+    elif name.endswith(TAR_SUFFIXES):
+        _extract_tar(archive, into)
+    elif name.endswith(".rar"):
+        _extract_rar(archive, into)
+    else:
+        raise DownloadError(f"{archive}: unknown archive type (expected .zip, .rar or .tar)")
+    refuse_links(archive, into)
+
+
+def _extract_zip(archive: Path, into: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            for member in zipped.infolist():
+                check_member_name(archive, member.filename)
+                if stat.S_ISLNK(member.external_attr >> 16):
+                    raise DownloadError(f"{archive}: member {member.filename!r} is a symbolic link; refused")
+            zipped.extractall(into)
+    except zipfile.BadZipFile as error:
+        raise DownloadError(f"{archive}: not a readable zip archive ({error}); delete it and download again") from None
+
+
+def _extract_tar(archive: Path, into: Path) -> None:
+    try:
+        with tarfile.open(archive) as tarred:
+            members = tarred.getmembers()
+            for member in members:
+                check_member_name(archive, member.name)
+                if not (member.isfile() or member.isdir()):
+                    kind = "symbolic link" if member.issym() else "hard link" if member.islnk() else "special file"
+                    raise DownloadError(f"{archive}: member {member.name!r} is a {kind}; refused")
+            if hasattr(tarfile, "data_filter"):
+                tarred.extractall(into, members=members, filter="data")
+            else:
+                tarred.extractall(into, members=members)
+    except tarfile.TarError as error:
+        raise DownloadError(f"{archive}: not a readable tar archive ({error}); delete it and download again") from None
+
+
+def _extract_rar(archive: Path, into: Path) -> None:
     tool = rar_extractor()
     if tool is None:
         raise DownloadError(
             f"{archive}: unpacking RAR needs bsdtar, 7z, unrar or unar on PATH; "
             "install one (Debian/Ubuntu: apt-get install libarchive-tools) and rerun"
         )
+    if tool[0] == "bsdtar":
+        check_bsdtar_listing(archive)
     result = subprocess.run(_rar_command(tool[0], archive, into), capture_output=True, text=True)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise DownloadError(f"{archive}: {tool[0]} failed ({detail[-1] if detail else result.returncode}); delete it and download again")
 
 
+def check_bsdtar_listing(archive: Path) -> None:
+    """Before unpacking with bsdtar: refuse absolute or `..` member names and symbolic or hard links."""
+    names = _bsdtar_list(archive, "-tf")
+    for name in names:
+        check_member_name(archive, name)
+    for line in _bsdtar_list(archive, "-tvf"):
+        if line[:1] in ("l", "h") or " link to " in line:
+            raise DownloadError(f"{archive}: member {line.split(None, 8)[-1]!r} is a symbolic or hard link; refused")
+
+
+def _bsdtar_list(archive: Path, option: str) -> list[str]:
+    result = subprocess.run(["bsdtar", option, str(archive)], capture_output=True, text=True, errors="replace")
+    if result.returncode != 0:
+        detail = result.stderr.strip().splitlines()
+        raise DownloadError(f"{archive}: bsdtar cannot list it ({detail[-1] if detail else result.returncode}); delete it and download again")
+    return [line for line in result.stdout.splitlines() if line]
+
+
 def extract_nested(folder: Path) -> None:
-    """Unpack archives found inside `folder` (HMDB51 ships one RAR per class) in place, then delete them."""
-    while nested := sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".rar", ".zip") and p.is_file()):
+    """Unpack archives found inside `folder` (HMDB51 ships one RAR per class), each into a fresh folder beside it
+    named after it, with the same checks; then delete them."""
+    suffixes = (".rar", ".zip") + TAR_SUFFIXES
+    while nested := sorted(p for p in folder.rglob("*") if p.name.lower().endswith(suffixes) and p.is_file() and not p.is_symlink()):
         for archive in nested:
-            extract(archive, archive.parent)
+            stem = archive.name[: -len(next(s for s in suffixes if archive.name.lower().endswith(s)))] or "archive"
+            extract(archive, fresh_folder(archive.parent, stem))
             archive.unlink()
 
 
@@ -166,8 +300,8 @@ def arrange(dataset: str, extracted: Path, root: Path) -> tuple[int, int]:
     """Move split files and videos from the unpacked tree into the reader's layout; (split files, videos) moved."""
     splits = videos = 0
     for path in sorted(extracted.rglob("*")):
-        if not path.is_file():
-            continue
+        if path.is_symlink() or not path.is_file():
+            continue  # extract() refused links already; the dataset gets regular files only
         if dataset == "ucf101" and _UCF_SPLIT_FILE.match(path.name):
             destination = root / path.name
         elif dataset == "hmdb51" and _HMDB_SPLIT_FILE.match(path.name):
@@ -176,8 +310,10 @@ def arrange(dataset: str, extracted: Path, root: Path) -> tuple[int, int]:
             destination = root / path.parent.name / path.name  # <class>/<clip>
         else:
             continue
+        if destination.parent.is_symlink():
+            raise DownloadError(f"{destination.parent}: is a symbolic link; the dataset folder must hold real folders only")
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(path), destination)
+        os.replace(path, destination)  # a link already at destination is replaced, never written through
         if destination.suffix.lower() == ARCHIVE_VIDEO_SUFFIX:
             videos += 1
         else:
@@ -188,8 +324,10 @@ def arrange(dataset: str, extracted: Path, root: Path) -> tuple[int, int]:
 # --------------------------------------------------------------------------- the command
 
 
-def download(dataset: str, root: str | Path, archives: list[str] | None = None, progress: Progress = print) -> Path:
-    """Fetch (or take `archives`), unpack and arrange `dataset` in `root`; returns root."""
+def download(
+    dataset: str, root: str | Path, archives: list[str] | None = None, progress: Progress = print, verify_checksums: bool = True
+) -> Path:
+    """Fetch (or take `archives`), check, unpack and arrange `dataset` in `root`; returns root."""
     if dataset not in SOURCES:
         raise DownloadError(f"unknown dataset {dataset!r}; choose one of {', '.join(SOURCES)}")
     root = Path(root)
@@ -200,12 +338,16 @@ def download(dataset: str, root: str | Path, archives: list[str] | None = None, 
                 raise DownloadError(f"{file}: no such archive")
     else:
         files = [fetch(url, root / "downloads", progress) for url in SOURCES[dataset]]
-    staging = root / ".harflow-unpack"
-    shutil.rmtree(staging, ignore_errors=True)
+    if verify_checksums:
+        for file in files:
+            progress(f"checking {file.name}")
+            verify(file, progress)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".harflow-unpack-", dir=root))
     try:
         for file in files:
             progress(f"unpacking {file.name}")
-            extract(file, staging / file.stem)
+            extract(file, fresh_folder(staging, file.stem))
         extract_nested(staging)
         splits, videos = arrange(dataset, staging, root)
     finally:

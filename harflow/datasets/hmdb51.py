@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harflow.datasets.records import EVAL, TRAIN, VAL, DatasetError, DatasetIndex, existing_root, record, validation_groups
+from harflow.datasets.records import EVAL, TRAIN, VAL, DatasetError, DatasetIndex, existing_root, listed_clip, record, validation_groups
 
 SPLIT_DIR = "testTrainMulti_7030_splits"
 _SPLIT_FILE = re.compile(r"^(?P<cls>.+)_test_split(?P<split>[123])\.txt$")
@@ -111,7 +111,7 @@ def read_hmdb51(root: str | Path, split: int = 1, val_fraction: float = 0.15, li
                 raise DatasetError(f"{path}:{number}: expected '<clip>.avi <0|1|2>', got {line.strip()!r}")
             role = _ROLES[parts[1]]
             if role is not None:
-                entries.append((f"{name}/{parts[0]}", label, role))
+                entries.append((listed_clip(root, f"{name}/{parts[0]}", path, number), label, role))
 
     held_out = validation_groups({source_video(c) for c, _, role in entries if role == TRAIN}, val_fraction)
     clips = []

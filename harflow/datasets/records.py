@@ -67,6 +67,20 @@ def record(root: Path, clip_id: str, label: int, class_names: tuple[str, ...], g
     )
 
 
+def listed_clip(root: Path, clip_id: str, list_file: Path, number: int) -> str:
+    """`clip_id` from line `number` of a split list, refused (DatasetError) when it leads outside `root`:
+    absolute, with `..`, or through a folder that resolves outside. A clip file that is itself a symbolic
+    link (a dataset view, as tests/test_gate.py builds) is the user's choice; archives bring none (download.py)."""
+    parts = clip_id.split("/")
+    outside = clip_id.startswith("/") or ".." in parts or ":" in parts[0]
+    if not outside:
+        folder, home = (root / clip_id).parent.resolve(), root.resolve()
+        outside = folder != home and home not in folder.parents
+    if outside:
+        raise DatasetError(f"{list_file}:{number}: clip {clip_id!r} is outside the dataset folder {root}; a split list names <class>/<clip> inside it")
+    return clip_id
+
+
 def existing_root(root: str | Path) -> Path:
     """`root` as a Path; DatasetError when it is not a folder."""
     root = Path(root)

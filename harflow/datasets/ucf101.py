@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harflow.datasets.records import EVAL, TRAIN, VAL, DatasetError, DatasetIndex, existing_root, group_of, record, validation_groups
+from harflow.datasets.records import EVAL, TRAIN, VAL, DatasetError, DatasetIndex, existing_root, group_of, listed_clip, record, validation_groups
 
 # UCF101's five action types (Soomro et al., "UCF101", 2012): 20, 16, 5, 10 and 50 classes.
 CATEGORY_CLASSES: dict[str, tuple[str, ...]] = {
@@ -123,7 +123,7 @@ def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15, li
     train_list = lists_dir / f"trainlist0{split}.txt"
     for number, line in enumerate(_lines(train_list), 1):
         parts = line.split()
-        clip_id = parts[0].replace("\\", "/")
+        clip_id = listed_clip(root, parts[0].replace("\\", "/"), train_list, number)
         label = label_for(clip_id, train_list, number)
         if len(parts) > 1 and int(parts[1]) - 1 != label:
             raise DatasetError(f"{train_list}:{number}: label {parts[1]} disagrees with classInd.txt for {clip_id}")
@@ -136,7 +136,7 @@ def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15, li
     ]
     test_list = lists_dir / f"testlist0{split}.txt"
     for number, line in enumerate(_lines(test_list), 1):
-        clip_id = line.split()[0].replace("\\", "/")
+        clip_id = listed_clip(root, line.split()[0].replace("\\", "/"), test_list, number)
         clips.append(record(root, clip_id, label_for(clip_id, test_list, number), class_names, group_of(clip_id), EVAL))
     kind = "synthetic dataset (UCF101 layout)" if (given / SYNTH_MARKER).is_file() else "UCF101 official"
     return DatasetIndex(class_names=class_names, clips=tuple(clips), source=f"{kind} split {split} (lists: {lists_dir})")
