@@ -124,6 +124,7 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     add_name(group)
     field_option(group, PipelineConfig(), "runner", choices=["beam", "local"], help="TFX BeamDagRunner or LocalDagRunner")
     add_beam_options(group)
+    group.add_argument("--ingest-beam-arg", dest="ingest_beam_arg", action="append", metavar="ARG", help="a Beam option for VideoExampleGen only, after --beam-arg (it wins), repeatable, e.g. --ingest-beam-arg=--runner=apache_beam.runners.dask.dask_runner.DaskRunner (docs/ingestion.md)")
     add_model_building_options(parser)
 
 
@@ -269,6 +270,7 @@ def pipeline_config(args: argparse.Namespace, dataset_root: str) -> PipelineConf
         PipelineConfig,
         args,
         beam_args=tuple(beam_args),
+        ingest_beam_args=tuple(getattr(args, "ingest_beam_arg", None) or ()),  # run/demo's; Kubeflow has its own
         ingest=config_from(IngestConfig, args, dataset_root=dataset_root),
         train=config_from(TrainConfig, args),
         gate=config_from(GateConfig, args, categories=read_categories(categories) if categories else {}),

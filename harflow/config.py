@@ -392,6 +392,9 @@ class PipelineConfig:
     work_dir: str = "harflow-work"  # pipeline root, metadata and serving dir live here by default
     runner: str = "beam"  # beam (BeamDagRunner) or local (LocalDagRunner)
     beam_args: tuple[str, ...] = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
+    # Beam options for VideoExampleGen only, after beam_args (they win): e.g. a DaskRunner for ingestion
+    # while StatisticsGen and the Evaluator stay on the DirectRunner (docs/ingestion.md)
+    ingest_beam_args: tuple[str, ...] = ()
     enable_cache: bool = True
     serving_dir: str = ""  # TF Serving model base path (a folder, gs:// or s3://); default <work_dir>/serving/<name>
     # MLMD's SQLite folder: a local path even when work_dir is gs:// (SQLite needs a file system); default <work_dir>/metadata
@@ -423,8 +426,9 @@ class PipelineConfig:
     def from_json(cls, text: str) -> "PipelineConfig":
         data = json.loads(text)
         return cls(
-            **{k: v for k, v in data.items() if k not in ("ingest", "train", "gate", "compare", "beam_args")},
+            **{k: v for k, v in data.items() if k not in ("ingest", "train", "gate", "compare", "beam_args", "ingest_beam_args")},
             beam_args=tuple(data.get("beam_args", ())),
+            ingest_beam_args=tuple(data.get("ingest_beam_args", ())),
             ingest=IngestConfig(**data.get("ingest", {})),
             train=TrainConfig(**data.get("train", {})),
             gate=GateConfig(**data.get("gate", {})),

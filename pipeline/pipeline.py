@@ -128,6 +128,8 @@ def ingest_components(config: PipelineConfig, runtime: dict | None = None):
         dataset_fingerprint=dataset_fingerprint(config.ingest.dataset_root),
         overrides={name: value for name, value in (runtime or {}).items() if name in ("dataset_root", "dataset", "split")},
     )
+    if config.ingest_beam_args:  # after the pipeline's Beam options, so these win for ingestion
+        example_gen.with_beam_pipeline_args(list(config.ingest_beam_args))
     examples = example_gen.outputs["examples"]
     if not config.ingest.tfdv_statistics:
         return [example_gen], examples

@@ -201,3 +201,21 @@ def test_progress_without_tqdm_falls_back_to_lines(monkeypatch):
     report = progress("annotate")
     report(3, 3)
     assert sys.stderr.getvalue() == "annotate: 3/3\n"
+
+
+def test_ingest_beam_args_reach_video_example_gen_only():
+    """`harflow run --ingest-beam-arg=...` (issue 16): ingestion on another runner, the other Beam steps left as they are."""
+    from harflow.cli.options import pipeline_config
+    from harflow.pipeline.pipeline import create_pipeline
+
+    dask = "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"
+    args = build_parser().parse_args(["run", "--data", "d", f"--ingest-beam-arg={dask}", "--ingest-beam-arg=--dask_client_address=127.0.0.1:8786"])
+    config = pipeline_config(args, dataset_root="d")
+    assert config.ingest_beam_args == (dask, "--dask_client_address=127.0.0.1:8786")
+    assert PipelineConfig.from_json(config.to_json()).ingest_beam_args == config.ingest_beam_args
+    assert pipeline_config(build_parser().parse_args(["run", "--data", "d"]), dataset_root="d").ingest_beam_args == ()
+
+    components = {c.id: c for c in create_pipeline(config).components}
+    assert dask in components["VideoExampleGen"].executor_spec.beam_pipeline_args
+    others = [c for name, c in components.items() if name != "VideoExampleGen" and hasattr(c.executor_spec, "beam_pipeline_args")]
+    assert others and all(dask not in c.executor_spec.beam_pipeline_args for c in others)
