@@ -52,7 +52,7 @@ def write_split(path: Path, clips_per_class: int, seed: int, frames: int = 8, si
     import numpy as np
     import tensorflow as tf
 
-    from harflow.components.video_example_gen.executor import encode_jpeg
+    from harflow.features import encode_jpeg
     from harflow import features
     from harflow.datasets.synth import CLASSES, SynthConfig, render_clip
     from harflow.video import sample_indices

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 def write_records(path, labels, size=8):
     """One Example per label: 2 random size x size JPEG frames and the label."""
-    from harflow.components.video_example_gen.executor import encode_jpeg
+    from harflow.features import encode_jpeg
     from harflow import features
 
     rng = np.random.default_rng(0)

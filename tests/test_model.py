@@ -51,7 +51,7 @@ def test_one_training_step_changes_the_weights():
 
 
 def test_exported_model_serves_frames_and_examples_like_keras(tmp_path):
-    from harflow.components.video_example_gen.executor import encode_jpeg
+    from harflow.features import encode_jpeg
 
     model = build_model(3, INGEST, TrainConfig())
     names = ["Grow", "Shrink", "Spin"]

@@ -27,7 +27,7 @@ import numpy as np
 from harflow.datasets.records import EVAL, SPLITS, ClipRecord
 from harflow.components.video_example_gen import shards
 from harflow import features, leakage
-from harflow.features import encode_jpeg  # the one frame encoding; re-exported here for older callers
+from harflow.features import encode_jpeg  # the one frame encoding (clients use it too)
 from harflow.config import IngestConfig
 from harflow.video import Clip, ClipError, read_clip, read_segment_clips
 

@@ -22,7 +22,7 @@ from tfx.types import artifact_utils
 from harflow.datasets.detect import read_configured
 from harflow.datasets.records import SPLITS, VAL, DatasetError
 from harflow.components.video_example_gen import statistics
-from harflow.components.video_example_gen.beam_job import encode_jpeg, write_examples  # noqa: F401 (encode_jpeg: re-exported)
+from harflow.components.video_example_gen.beam_job import write_examples
 from harflow import artifacts, features, leakage, storage
 from harflow.config import IngestConfig
 
