@@ -27,7 +27,9 @@ def add_commands(commands) -> None:
     field_option(limits, web, "analysis_wait_s", "--analysis-wait", metavar="SECONDS", help="seconds an upload waits for a slot before 503 + Retry-After")
     field_option(limits, web, "connection_limit", metavar="N", help="open connections at most")
     field_option(limits, web, "channel_timeout_s", "--channel-timeout", metavar="SECONDS", help="seconds before an idle connection is closed")
-    field_option(limits, web, "cleanup_interval_s", "--cleanup-interval", metavar="SECONDS", help="how often idle connections are looked for")
+    field_option(limits, web, "request_timeout_s", "--request-timeout", metavar="SECONDS",
+                 help="seconds a request may take to arrive, from its first byte; slower ones get 408 and are closed")
+    field_option(limits, web, "cleanup_interval_s", "--cleanup-interval", metavar="SECONDS", help="how often idle and slow connections are looked for")
     field_option(limits, web, "max_header_kb", metavar="KB", help="larger request headers are refused")
     field_option(limits, web, "shutdown_grace_s", "--shutdown-grace", metavar="SECONDS", help="SIGTERM/SIGINT: seconds requests in flight get to finish")
     who = serve.add_argument_group("privileges: started as root, serve drops root before it accepts a request (docs/web.md)")

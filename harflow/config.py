@@ -253,9 +253,12 @@ class WebConfig:
     max_analyses: int = 2  # uploads analysed at once; more wait up to analysis_wait_s, then get 503 + Retry-After
     analysis_wait_s: float = 10.0
     # waitress's connections: at most connection_limit open at once; a connection idle for channel_timeout_s
-    # is closed (looked for every cleanup_interval_s); request headers over max_header_kb get 431
+    # is closed, and one whose request is not fully received within request_timeout_s of its first byte
+    # gets 408 and is closed (a trickling client is never idle; looked for every cleanup_interval_s, at
+    # most a quarter of request_timeout_s); request headers over max_header_kb get 431
     connection_limit: int = 1000
     channel_timeout_s: int = 30
+    request_timeout_s: int = 120  # a 100-MB upload needs about 0.9 MB/s; raise it for large uploads over slow links
     cleanup_interval_s: int = 5
     max_header_kb: int = 64
     shutdown_grace_s: float = 20.0  # SIGTERM / SIGINT: in-flight requests get this long to finish
@@ -283,7 +286,7 @@ class WebConfig:
             raise ValueError(f"max_analyses must be >= 1 and below threads (a thread stays free for /healthz), "
                              f"not {self.max_analyses} with {self.threads} threads (--max-analyses, --threads)")
         if min(self.max_frame_pixels, self.max_clip_pixels, self.connection_limit, self.channel_timeout_s,
-               self.cleanup_interval_s, self.max_header_kb) < 1 or self.analysis_wait_s < 0 or self.shutdown_grace_s < 0:
+               self.request_timeout_s, self.cleanup_interval_s, self.max_header_kb) < 1 or self.analysis_wait_s < 0 or self.shutdown_grace_s < 0:
             raise ValueError("the pixel, connection and time limits of WebConfig must be > 0 (waits >= 0)")
         if self.user and self.allow_root:
             raise ValueError("give --user NAME (become NAME after start-up) or --allow-root (stay root), not both")

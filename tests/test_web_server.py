@@ -316,3 +316,57 @@ def test_under_huge_frame_uploads_and_slow_connections_memory_stays_bounded_and_
     assert result["errors"] == [] and len(result["health"]) >= 10
     assert max(result["health"]) < 1.0, sorted(result["health"])[-5:]
     assert result["peak_mb"] < 3 * 1024 and code == 0
+
+
+class Trickler:
+    """A client that sends a request's header, then its body one byte every `interval` s, reading whatever comes back;
+    `.ended` is how many seconds after its first byte the server ended the connection (None: it never did)."""
+
+    def __init__(self, url: str, interval: float, give_up_s: float):
+        host, port = re.match(r"http://([^:/]+):(\d+)", url).groups()
+        self.address, self.interval, self.give_up_s = (host, int(port)), interval, give_up_s
+        self.answer, self.ended = b"", None
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        with socket.create_connection(self.address, timeout=5) as sock:
+            began = time.monotonic()
+            try:
+                sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n")
+                while time.monotonic() - began < self.give_up_s:
+                    sock.settimeout(self.interval)
+                    try:
+                        data = sock.recv(4096)
+                    except TimeoutError:
+                        sock.sendall(b"a")
+                        continue
+                    self.answer += data
+                    if not data:
+                        break
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            else:
+                if time.monotonic() - began >= self.give_up_s:
+                    return
+            self.ended = time.monotonic() - began
+
+
+def test_a_client_that_trickles_its_upload_is_cut_off_at_the_request_deadline_while_others_are_served(predictor, clips, tmp_path):
+    """Each byte resets waitress's idle timeout (30 s), so without the deadline the trickler would hold its connection for good."""
+    config = WebConfig(host="127.0.0.1", port=0, request_timeout_s=2, upload_dir=str(tmp_path / "uploads"))
+    with BackgroundServer(predictor, config) as server:
+        trickler, silent = Trickler(server.url, interval=0.5, give_up_s=15), Trickler(server.url, interval=60, give_up_s=15)
+        trickler.thread.start()
+        silent.thread.start()  # sends its header and nothing more: answered 408 (nothing of its own left unread)
+        health = []
+        while trickler.thread.is_alive() and len(health) < 100:
+            health.append(requests.get(f"{server.url}healthz", timeout=5).status_code)
+            time.sleep(0.1)
+        upload = requests.post(f"{server.url}api/predict", files={"clip": ("a.avi", clips[0].read_bytes())}, timeout=60)
+        trickler.thread.join(timeout=20)
+        silent.thread.join(timeout=20)
+    assert trickler.ended is not None and 1.9 < trickler.ended < 5, trickler.ended  # 2-s deadline, looked for every 1 s
+    assert silent.ended is not None and 1.9 < silent.ended < 5, silent.ended
+    assert silent.answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n") and b"not received within 2 s" in silent.answer
+    assert len(health) >= 10 and set(health) == {200}
+    assert upload.status_code == 200 and upload.json()["top"]

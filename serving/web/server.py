@@ -1,7 +1,8 @@
 """Run the web app under waitress, a production WSGI server (never Flask's debug server).
 
-`make_server` binds the port with waitress's connection limits and timeouts from WebConfig
-(slow or idle clients cannot hold every connection). `serve_until_signalled` answers
+`make_server` binds the port with waitress's connection limits and timeouts from WebConfig,
+and a deadline for receiving a whole request (serving.web.deadline), so slow or idle clients
+cannot hold every connection. `serve_until_signalled` answers
 requests until SIGTERM or SIGINT, then stops gracefully (`drain`): new requests get 503,
 the port is closed, requests in flight get up to WebConfig.shutdown_grace_s to finish,
 and `shutdown` removes the uploads and the temp upload folder.
@@ -28,14 +29,17 @@ def make_server(predictor: Predictor, config: WebConfig = WebConfig()):
 
     Waitress reads a whole request before the app sees it (bodies over 512 KB spill to a temp file),
     so its own body limit is set a little above the app's (multipart overhead); the app answers
-    uploads over max_upload_mb with 413.
+    uploads over max_upload_mb with 413. A request not fully received within request_timeout_s of its
+    first byte gets 408 and its connection is closed, looked for every cleanup_interval_s (at most a
+    quarter of the deadline).
     """
-    from waitress import create_server
+    from waitress.adjustments import Adjustments
+
+    from harflow.serving.web.deadline import DeadlineServer
 
     app = create_app(predictor, config)
     _allow_open_files(config.connection_limit + 64)
-    server = create_server(
-        app,
+    adjustments = Adjustments(
         host=config.host,
         port=config.port,
         threads=config.threads,
@@ -43,10 +47,13 @@ def make_server(predictor: Predictor, config: WebConfig = WebConfig()):
         max_request_header_size=config.max_header_kb * 1024,
         connection_limit=config.connection_limit,
         channel_timeout=config.channel_timeout_s,
-        cleanup_interval=config.cleanup_interval_s,
+        cleanup_interval=min(config.cleanup_interval_s, max(1, config.request_timeout_s // 4)),
         ident="harflow",
         clear_untrusted_proxy_headers=True,
     )
+    if len(adjustments.listen) != 1:
+        raise ValueError(f"--host {config.host} names {len(adjustments.listen)} addresses; give one address, e.g. 127.0.0.1 or 0.0.0.0")
+    server = DeadlineServer(app, adj=adjustments, request_timeout_s=config.request_timeout_s)
     server.app = app
     return server
 
