@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from harflow.cli.options import (
@@ -63,7 +64,10 @@ def add_cluster_options(parser: argparse.ArgumentParser, required: bool) -> None
 
 def add_connection_options(submit: argparse.ArgumentParser) -> None:
     connection = submit.add_argument_group("Kubeflow Pipelines (kfp.Client)")
-    connection.add_argument("--host", help="the Kubeflow Pipelines endpoint, e.g. http://localhost:8080 after `kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`, or https://HOST/pipeline (default: $KF_PIPELINES_ENDPOINT)")
+    where = connection.add_mutually_exclusive_group()
+    where.add_argument("--host", help="the Kubeflow Pipelines endpoint, e.g. http://localhost:8080 after `kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`, or https://HOST/pipeline "
+                       "(default: $KF_PIPELINES_ENDPOINT); a user:password@ in it is visible in `ps`: prefer --host-file")
+    where.add_argument("--host-file", metavar="FILE", help="read the endpoint URL from FILE (keeps a user:password@ in it out of `ps` and shell history)")
     connection.add_argument("--spec", metavar="FILE", help="a spec from `harflow kubeflow compile` (otherwise compiled now from the options below)")
     connection.add_argument("--experiment", default="harflow", help="the experiment the run goes into, made when missing (default: %(default)s)")
     connection.add_argument("--run-name", help="(default: NAME and the UTC time)")
@@ -157,9 +161,12 @@ def kubeflow_connection(args: argparse.Namespace):
 
     token = secret_from(args.token_file, "--token-file") if args.token_file else args.token or ""
     cookies = secret_from(args.cookies_file, "--cookies-file") if args.cookies_file else args.cookies or ""
-    host = args.host or os.environ.get("KF_PIPELINES_ENDPOINT", "")
+    host = secret_from(args.host_file, "--host-file") if args.host_file else args.host or os.environ.get("KF_PIPELINES_ENDPOINT", "")
     if not host:
-        raise UsageError("give --host URL of Kubeflow Pipelines (or set KF_PIPELINES_ENDPOINT), e.g. --host http://localhost:8080")
+        raise UsageError("give --host URL of Kubeflow Pipelines (or --host-file FILE, or set KF_PIPELINES_ENDPOINT), e.g. --host http://localhost:8080")
+    if args.host and redact(args.host) != args.host:
+        print("harflow: warning: the credentials in --host are visible to every user in `ps`: "
+              "put the URL in a file for --host-file, or in KF_PIPELINES_ENDPOINT", file=sys.stderr)
     return Connection(
         host=host,
         namespace=args.namespace or "",

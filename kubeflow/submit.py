@@ -16,7 +16,10 @@ import io
 import time
 import warnings
 from dataclasses import dataclass, field
-from harflow.redact import redact
+
+from harflow.redact import redact, redacted_logs
+
+KFP_LOGGERS = ("kfp", "kfp_server_api", "urllib3", "google.auth")  # and the root logger, which kfp's own messages use
 
 
 class KubeflowError(ValueError):
@@ -122,14 +125,20 @@ def submit(
     pipeline_root: str = "",
     service_account: str = "",
 ) -> Submission:
-    """Upload `spec_path` (a new version when the pipeline exists) and start a run in `experiment`."""
+    """Upload `spec_path` (a new version when the pipeline exists) and start a run in `experiment`.
+
+    Meanwhile the log lines of kfp (which logs on the root logger), its REST client, urllib3 and google-auth
+    have any `user:password@` in a URL redacted.
+    """
+    import kfp  # noqa: F401  (its loggers, and those of the libraries it imports, exist before redacted_logs looks for them)
+
     from harflow.kubeflow.compile import read_spec
 
     spec = read_spec(spec_path)
     name = spec.pipeline_info.name
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     namespace = connection.namespace or None
-    with _talking_to(redact(connection.host)), contextlib.redirect_stdout(io.StringIO()):  # kfp prints its own links
+    with redacted_logs(*KFP_LOGGERS), _talking_to(redact(connection.host)), contextlib.redirect_stdout(io.StringIO()):  # kfp prints its own links
         kfp_client = client(connection)
         pipeline_id = kfp_client.get_pipeline_id(name)
         if pipeline_id is None:

@@ -14,7 +14,8 @@ a run (the routes and JSON field names of kfp_server_api's v2beta1 models):
     POST /apis/v2beta1/runs
 
 It records every request (method, path, query, headers, body; uploads with the
-uploaded file's text) so tests can check what the client sent. It does not run
+uploaded file's text) so tests can check what the client sent; `healthz_error` makes its
+first health check fail (503), as a server that is not ready yet answers. It does not run
 anything. Other routes answer 404, like the real server for unknown paths.
 """
 
@@ -48,6 +49,7 @@ class KfpStandIn:
     versions: dict = field(default_factory=dict)  # pipeline id -> [version JSON]
     experiments: dict = field(default_factory=dict)
     runs: dict = field(default_factory=dict)
+    healthz_error: str = ""  # when set, the first health check answers 503 with this error text (then it is cleared)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self, kind: str) -> str:
@@ -104,6 +106,9 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = self._record(None)
         state = self.state
         if path == PREFIX + "/healthz":
+            if state.healthz_error:
+                error, state.healthz_error = state.healthz_error, ""
+                return self._reply(503, {"error": error, "code": 14})
             return self._reply(200, {"multi_user": False})
         if path == PREFIX + "/pipelines":
             found = _by_display_name(state.pipelines.values(), query)
@@ -155,8 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
 class running_standin:
     """`with running_standin() as (url, state):` a stand-in server on 127.0.0.1, stopped on exit."""
 
-    def __init__(self, token: str = "") -> None:
-        self.state = KfpStandIn()
+    def __init__(self, token: str = "", healthz_error: str = "") -> None:
+        self.state = KfpStandIn(healthz_error=healthz_error)
         self.token = token
 
     def __enter__(self):

@@ -6,6 +6,7 @@ the upload and the run request. The client side is kfp's real `kfp.Client`.
 """
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -193,6 +194,61 @@ def test_a_cookies_file_is_sent_as_the_cookie_header(spec_file, tmp_path):
 def test_a_missing_cookies_file_is_a_one_line_error(spec_file, tmp_path):
     result = harflow("kubeflow", "submit", "--host", "http://h:1", "--spec", str(spec_file), "--cookies-file", str(tmp_path / "none"))
     assert result.returncode == 2 and result.stderr.strip() == f"harflow: error: --cookies-file {tmp_path / 'none'}: no such file"
+
+
+def test_the_host_can_come_from_a_file_and_stays_out_of_the_command_line(spec_file, tmp_path):
+    with running_standin() as (url, state):
+        (tmp_path / "host").write_text(url.replace("http://", "http://alice:pa55word@") + "\n")
+        command = ["kubeflow", "submit", "--host-file", str(tmp_path / "host"), "--spec", str(spec_file)]
+        result = harflow(*command)
+    assert result.returncode == 0, result.stderr
+    [run] = state.runs.values()
+    assert result.stdout.strip().splitlines()[-1] == f"run {run['run_id']} started: http://***@127.0.0.1:{url.rsplit(':', 1)[1]}/#/runs/details/{run['run_id']}"
+    assert "pa55word" not in " ".join(command) + result.stdout + result.stderr and "warning" not in result.stderr
+
+
+def test_credentials_given_with_host_are_warned_about_and_host_file_excludes_host(spec_file, tmp_path):
+    (tmp_path / "host").write_text("http://h:1\n")
+    warned = harflow("kubeflow", "submit", "--host", f"http://alice:pa55word@127.0.0.1:{free_port()}", "--spec", str(spec_file))
+    both = harflow("kubeflow", "submit", "--host", "http://h:1", "--host-file", str(tmp_path / "host"), "--spec", str(spec_file))
+    missing = harflow("kubeflow", "submit", "--host-file", str(tmp_path / "none"), "--spec", str(spec_file))
+    assert "harflow: warning: the credentials in --host are visible to every user in `ps`" in warned.stderr and "pa55word" not in warned.stderr
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    assert missing.returncode == 2 and missing.stderr.strip() == f"harflow: error: --host-file {tmp_path / 'none'}: no such file"
+
+
+def test_kfps_log_line_of_a_failed_health_check_comes_out_redacted(spec_file, caplog):
+    """kfp logs every failed health check with the server's answer (logging.exception on the root logger); here the
+    answer quotes a URL with credentials. kfp then waits 5 s and tries again."""
+    from harflow.kubeflow.submit import Connection, submit
+
+    quoted = "upstream http://alice:pa55word@ml-pipeline:8888 not ready"
+    with running_standin(healthz_error=quoted) as (url, state), caplog.at_level(logging.INFO):
+        done = submit(str(spec_file), Connection(host=url))
+    [failed] = [record for record in caplog.records if "Failed to get healthz info" in record.getMessage()]
+    logged = logging.Formatter().format(failed)
+    assert done.run_id and "(503)" in logged and "http://***@ml-pipeline:8888 not ready" in logged and "pa55word" not in logged
+
+
+def test_redacted_logs_redacts_records_of_kfp_and_urllib3_and_only_within_its_block(caplog):
+    from harflow.redact import redacted_logs
+
+    url = "http://alice:pa55word@127.0.0.1:8888/apis"
+    logging.getLogger("urllib3.connectionpool")  # a descendant that exists before the block, as once urllib3 is imported
+    for name in ("", "urllib3", "kfp_server_api"):  # kfp's Configuration sets the last two to WARNING
+        caplog.set_level(logging.DEBUG, logger=name)
+    with redacted_logs("kfp_server_api", "urllib3"):
+        logging.warning("Failed to get healthz info for %s", url)  # kfp logs on the root logger
+        logging.getLogger("urllib3.connectionpool").debug("Retrying %s", url)
+        logging.getLogger("kfp_server_api").debug("response body: %s", url.encode())
+        try:
+            raise ConnectionError(f"cannot reach {url}")
+        except ConnectionError:
+            logging.exception("attempt 1 of 5")
+    inside = "\n".join(logging.Formatter().format(record) for record in caplog.records)
+    logging.getLogger("urllib3.connectionpool").warning("after %s", url)
+    assert len(caplog.records) == 5 and "pa55word" not in inside and inside.count("http://***@127.0.0.1:8888/apis") == 4
+    assert "cannot reach http://***@" in inside and caplog.records[-1].getMessage() == f"after {url}"
 
 
 @pytest.mark.parametrize(
