@@ -365,8 +365,8 @@ def test_a_client_that_trickles_its_upload_is_cut_off_at_the_request_deadline_wh
         upload = requests.post(f"{server.url}api/predict", files={"clip": ("a.avi", clips[0].read_bytes())}, timeout=60)
         trickler.thread.join(timeout=20)
         silent.thread.join(timeout=20)
-    assert trickler.ended is not None and 1.9 < trickler.ended < 5, trickler.ended  # 2-s deadline, looked for every 1 s
-    assert silent.ended is not None and 1.9 < silent.ended < 5, silent.ended
+    assert trickler.ended is not None and 1.9 < trickler.ended < 8, trickler.ended  # 2-s deadline, looked for every 1 s
+    assert silent.ended is not None and 1.9 < silent.ended < 8, silent.ended
     assert silent.answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n") and b"not received within 2 s" in silent.answer
     assert len(health) >= 10 and set(health) == {200}
     assert upload.status_code == 200 and upload.json()["top"]
