@@ -69,6 +69,14 @@ def test_a_benign_rar_unpacks(tool, tmp_path):
     assert (tmp_path / "out/UCF-101/Run Fast/x y.avi").read_bytes() == b"run"
 
 
+def test_a_rar_with_bytes_after_its_end_unpacks(tool, tmp_path):
+    """7z lists it with a "Warnings: 1" line after the members, which is not a member."""
+    archive = write_rar5(tmp_path / "UCF101.rar", {"Walk/a.avi": b"walk"})
+    archive.write_bytes(archive.read_bytes() + bytes(4096))
+    archives.extract(archive, tmp_path / "out")
+    assert (tmp_path / "out/Walk/a.avi").read_bytes() == b"walk"
+
+
 def test_a_symlink_then_a_member_through_it_is_refused_before_anything_is_written(tool, tmp_path, outside):
     archive = write_rar5_with_links(tmp_path / "UCF101.rar", [("d", None, str(outside)), ("d/x", b"escaped", None)])
     refused_before_writing(archive, tmp_path / "out", rf"UCF101\.rar: member 'd( -> .*)?' is a symbolic (or hard )?link; refused")

@@ -205,7 +205,7 @@ def _listing(archive: Path, tool: str, command: list[str]) -> str:
 def _listing_blocks(archive: Path, tool: str, text: str, separator: str) -> list[dict[str, str]]:
     """Blank-line separated blocks of `Key<separator>value` lines, as dicts; any other line or a key twice is refused."""
     line_form, blocks = _LISTING_LINE[separator], []
-    for block in re.split(r"\n[ \t]*\n", text.strip("\n")):
+    for block in re.split(r"\n(?:[ \t]*\n)+", text.strip("\n")):
         entry: dict[str, str] = {}
         for line in block.split("\n"):
             match = line_form.match(line)
@@ -228,8 +228,11 @@ def sevenzip_members(archive: Path, text: str) -> list[tuple[str, str, list[str]
     if not separator or not kind_line or kind_line.group(1) not in ("Rar", "Rar5"):
         found = kind_line.group(1) if kind_line else "nothing it knows"
         raise DownloadError(f"{archive}: 7z reads it as {found}, not RAR; refused (delete it and download again)")
+    trailer = re.search(r"\n(Warnings|Errors): \d+\s*$", body)  # "Warnings: 1" after data past the archive's end
+    if trailer and trailer.group(1) == "Errors":
+        raise DownloadError(f"{archive}: 7z finds errors in it ({trailer.group(0).strip()}); delete it and download again")
     members = []
-    for entry in _listing_blocks(archive, "7z", body, "="):
+    for entry in _listing_blocks(archive, "7z", body[: trailer.start()] if trailer else body, "="):
         if "Path" not in entry:
             raise DownloadError(f"{archive}: 7z's listing has a member without a Path; refused")
         attributes = entry.get("Attributes", "").split()  # e.g. "D drwxr-xr-x": Windows letters, then a Unix mode
