@@ -20,13 +20,18 @@ from harflow.cli.options import (
 )
 from harflow.cli.progress import progress
 from harflow.config import IngestConfig, PipelineConfig, SynthConfig
-from harflow.datasets.download import SOURCES
+from harflow.datasets.sources import SOURCES
 
-DATA = """`download ucf101|hmdb51 DIR` fetches the official archives (resuming partial downloads), unpacks them
-and arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. Each archive's sha256 is
-checked against the one recorded in harflow (--no-verify skips it); members that are links or leave DIR are
-refused. `stats PATH` prints the class counts and frames per clip of an ingestion run. `audit DIR` lists
+DATA = """`download ucf101|hmdb51 DIR` fetches a dataset's archives (resuming partial downloads), checks
+each against the size and checksum published for it (sha256 from TensorFlow Datasets for UCF101's mirror and
+split lists, md5 for HMDB51's; --checksums FILE adds your own, --no-verify skips the check), unpacks them and
+arranges DIR for `harflow run --data DIR`; RAR needs bsdtar, 7z, unrar or unar. Members that are links or leave
+DIR are refused. `stats PATH` prints the class counts and frames per clip of an ingestion run. `audit DIR` lists
 near-duplicate clips across a dataset's splits without training."""
+SOURCE_HELP = (
+    "where the archives come from: ucf101 'mirror' (default: the Google Cloud Storage zip TensorFlow Datasets uses, "
+    "sha256 published) or 'official' (UCF's UCF101.rar, no checksum published); hmdb51 'official'"
+)
 
 
 
@@ -41,7 +46,9 @@ def add_commands(commands) -> None:
     fetch.add_argument("dataset", choices=sorted(SOURCES))
     fetch.add_argument("dir", metavar="DIR", help="where the dataset goes")
     fetch.add_argument("--archive", action="append", metavar="FILE", help="use this archive already on disk instead of downloading (repeat for the videos and the split files)")
-    fetch.add_argument("--no-verify", dest="verify", action="store_false", help="skip the sha256 check of the archives against the checksums recorded in harflow (check them by hand)")
+    fetch.add_argument("--source", choices=sorted({s for sources in SOURCES.values() for s in sources}), help=SOURCE_HELP)
+    fetch.add_argument("--checksums", metavar="FILE", help="sha256sum/md5sum output ('<hex>  <archive name>' lines) to check the archives against, in addition to (and before) the published checksums")
+    fetch.add_argument("--no-verify", dest="verify", action="store_false", help="skip the size and checksum check of the archives (check them by hand)")
     stats = add_command(verbs, "stats", cmd_data_stats, "print an ingestion run's statistics")
     stats.add_argument("path", nargs="?", default=PipelineConfig().work_dir, help="Examples folder or work dir (default: %(default)s)")
     audit = add_command(verbs, "audit", cmd_data_audit, "near-duplicate clips across a dataset's splits, without training")
@@ -87,14 +94,21 @@ def download_needs_environment() -> bool:
 def cmd_data_download(args: argparse.Namespace) -> int:
     """Fetch the official archives and split files into DIR/downloads (resumable; or take --archive files),
     unpack them and arrange DIR in the layout `harflow run` reads (standard library only)."""
-    from harflow.datasets import download
+    from harflow.datasets import download, sources
     from harflow.datasets.archives import DownloadError
 
     try:
+        given = sources.read_checksum_file(Path(args.checksums)) if args.checksums else {}
         root = download.download(
-            args.dataset, args.dir, archives=args.archive, progress=lambda line: print(line, flush=True), verify_checksums=args.verify
+            args.dataset,
+            args.dir,
+            archives=args.archive,
+            progress=lambda line: print(line, flush=True),
+            verify_checksums=args.verify,
+            source=args.source,
+            checksums=given,
         )
-    except DownloadError as error:
+    except (DownloadError, ValueError) as error:
         raise UsageError(str(error)) from None
     print(f"next: harflow run --data {root} --dataset {args.dataset}")
     return 0

@@ -79,7 +79,7 @@ def test_a_rar_with_bytes_after_its_end_unpacks(tool, tmp_path):
 
 def test_a_symlink_then_a_member_through_it_is_refused_before_anything_is_written(tool, tmp_path, outside):
     archive = write_rar5_with_links(tmp_path / "UCF101.rar", [("d", None, str(outside)), ("d/x", b"escaped", None)])
-    refused_before_writing(archive, tmp_path / "out", rf"UCF101\.rar: member 'd( -> .*)?' is a symbolic (or hard )?link; refused")
+    refused_before_writing(archive, tmp_path / "out", r"UCF101\.rar: member 'd( -> .*)?' is a symbolic (or hard )?link; refused")
     assert files_under(outside) == {"secret.txt"}
 
 

@@ -7,10 +7,11 @@ and renamed when complete. Archives already on disk are taken with
 `--archive FILE` instead of downloading.
 
 Archives are not trusted (this may run as root): each is checked against the
-sha256 recorded in CHECKSUMS (`--no-verify` skips that), and unpacks into a
-fresh staging folder of its own (harflow.datasets.archives: zip, tar, and RAR
-with bsdtar, 7z, unrar or unar, each archive listed and its members checked
-before anything is written); nested archives get the same checks.
+size and checksum published for it (harflow.datasets.sources; `--no-verify`
+skips that), and unpacks into a fresh staging folder of its own
+(harflow.datasets.archives: zip, tar, and RAR with bsdtar, 7z, unrar or unar,
+each archive listed and its members checked before anything is written);
+nested archives get the same checks.
 
 What DIR holds afterwards:
 
@@ -32,28 +33,8 @@ from typing import Callable
 
 from harflow.datasets.archives import DownloadError, extract, extract_nested, fresh_folder  # standard library only, like this module
 from harflow.datasets.hmdb51 import SPLIT_DIR as HMDB_SPLIT_DIR  # standard library only, like this module
+from harflow.datasets.sources import KNOWN, Archive, archives_of
 
-SOURCES = {
-    "ucf101": (
-        "https://www.crcv.ucf.edu/data/UCF101/UCF101.rar",
-        "https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip",
-    ),
-    "hmdb51": (
-        "https://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hmdb51_org.rar",
-        "https://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar",
-    ),
-}
-# sha256 of each official archive, by file name. None: not recorded yet. These values must come from a
-# download checked by hand (`sha256sum FILE`) on a host that reaches the official servers; none could be
-# taken here (no network to them), and none is published by UCF or Brown. A recorded value that differs
-# is an error; where none is recorded the archive's own sha256 is printed with a warning to compare it
-# with a trusted copy, never a silent pass.
-CHECKSUMS: dict[str, str | None] = {
-    "UCF101.rar": None,
-    "UCF101TrainTestSplits-RecognitionTask.zip": None,
-    "hmdb51_org.rar": None,
-    "test_train_splits.rar": None,
-}
 # both official archives hold AVI videos only (harflow.video.VIDEO_SUFFIXES is what the readers take;
 # it is not imported here because harflow.video needs OpenCV and this module runs on the host's Python)
 ARCHIVE_VIDEO_SUFFIX = ".avi"
@@ -118,66 +99,117 @@ def _total_size(response, have: int) -> int:
     return int(length) + (have if response.status == 206 else 0) if length and length.isdigit() else 0
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def digest_of(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
     with path.open("rb") as file:
         while chunk := file.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def verify(archive: Path, progress: Progress = print) -> None:
-    """DownloadError when `archive`'s sha256 differs from the one recorded for its name; where none is
-    recorded, a warning that shows its sha256 so it can be compared with a trusted copy."""
-    expected, actual = CHECKSUMS.get(archive.name), sha256_of(archive)
-    if not expected:
+def verify(archive: Path, expected: Archive | None, progress: Progress = print) -> None:
+    """DownloadError when `archive`'s size or checksum differs from the published ones in `expected`; where none
+    is recorded, a warning that shows its sha256 so it can be compared with a trusted copy (never a silent pass)."""
+    if expected is None or not expected.checksum:
         progress(
-            f"warning: no official sha256 is recorded for {archive.name}; its sha256 is {actual}: "
-            "compare it with a trusted copy (--no-verify skips this check)"
+            f"warning: no published checksum is recorded for {archive.name}; its sha256 is {digest_of(archive)}: "
+            "compare it with a trusted copy, or give one with --checksums FILE (--no-verify skips this check)"
         )
-    elif actual != expected:
+        return
+    size = archive.stat().st_size
+    if expected.size is not None and size != expected.size:
         raise DownloadError(
-            f"{archive}: sha256 {actual} is not the official {expected}; delete it and download again (or pass --no-verify)"
+            f"{archive}: {size} bytes, but the published {expected.name} has {expected.size}; "
+            "delete it and download again (or pass --no-verify)"
         )
+    algorithm, value = expected.checksum.split(":", 1)
+    actual = digest_of(archive, algorithm)
+    if actual != value:
+        raise DownloadError(
+            f"{archive}: {algorithm} {actual} is not the published {value}"
+            + (f" ({expected.published_by})" if expected.published_by else "")
+            + "; delete it and download again (or pass --no-verify)"
+        )
+    progress(f"{archive.name}: {algorithm} matches" + (f" {expected.published_by}" if expected.published_by else " the one given"))
+
+
+def expected_archive(name: str, given: dict[str, str]) -> Archive | None:
+    """What `name` must be: a checksum given with --checksums wins over the one recorded in harflow."""
+    if name in given:
+        return Archive(url=name, checksum=given[name])
+    return KNOWN.get(name)
 
 
 # --------------------------------------------------------------------------- arranging
 
 
 def arrange(dataset: str, extracted: Path, root: Path) -> tuple[int, int]:
-    """Move split files and videos from the unpacked tree into the reader's layout; (split files, videos) moved."""
+    """Move split files and videos from the unpacked tree into the reader's layout; (split files, videos) moved.
+
+    A video goes where the split lists name it (`<Class>/<clip>` as the list spells it), so a flat archive
+    (the UCF101 mirror's `UCF101/v_*.avi`) lands in class folders too; one no list names goes to
+    `<its folder>/<clip>`, as the official archives hold them."""
+    files = [p for p in sorted(extracted.rglob("*")) if p.is_file() and not p.is_symlink()]  # extract() refused links
     splits = videos = 0
-    for path in sorted(extracted.rglob("*")):
-        if path.is_symlink() or not path.is_file():
-            continue  # extract() refused links already; the dataset gets regular files only
-        if dataset == "ucf101" and _UCF_SPLIT_FILE.match(path.name):
-            destination = root / path.name
-        elif dataset == "hmdb51" and _HMDB_SPLIT_FILE.match(path.name):
-            destination = root / HMDB_SPLIT_DIR / path.name
-        elif path.suffix.lower() == ARCHIVE_VIDEO_SUFFIX:
-            destination = root / path.parent.name / path.name  # <class>/<clip>
-        else:
-            continue
-        if destination.parent.is_symlink():
-            raise DownloadError(f"{destination.parent}: is a symbolic link; the dataset folder must hold real folders only")
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, destination)  # a link already at destination is replaced, never written through
-        if destination.suffix.lower() == ARCHIVE_VIDEO_SUFFIX:
-            videos += 1
-        else:
-            splits += 1
+    for path in files:
+        if destination := _split_destination(dataset, path.name, root):
+            splits += _move(path, destination)
+    listed = listed_clips(dataset, root)
+    for path in files:
+        if path.suffix.lower() == ARCHIVE_VIDEO_SUFFIX:
+            videos += _move(path, root / listed.get(path.name.lower(), f"{path.parent.name}/{path.name}"))
     return splits, videos
+
+
+def _split_destination(dataset: str, name: str, root: Path) -> Path | None:
+    if dataset == "ucf101" and _UCF_SPLIT_FILE.match(name):
+        return root / name
+    if dataset == "hmdb51" and _HMDB_SPLIT_FILE.match(name):
+        return root / HMDB_SPLIT_DIR / name
+    return None
+
+
+def listed_clips(dataset: str, root: Path) -> dict[str, str]:
+    """UCF101: lower-cased clip file name -> `<Class>/<clip>` as the arranged train/test lists spell it
+    (the lists say v_HandStandPushups_..., some copies of the videos v_HandstandPushups_...). Empty for HMDB51,
+    whose per-class RARs already unpack into class folders."""
+    listed = {}
+    for split_list in sorted(root.glob("t*list0[123].txt")) if dataset == "ucf101" else []:
+        for line in split_list.read_text(errors="replace").splitlines():
+            entry = line.split(" ")[0].strip().replace("\\", "/")
+            parts = entry.split("/")
+            if len(parts) == 2 and all(parts) and ".." not in parts:
+                listed[parts[1].lower()] = entry
+    return listed
+
+
+def _move(path: Path, destination: Path) -> int:
+    if destination.parent.is_symlink():
+        raise DownloadError(f"{destination.parent}: is a symbolic link; the dataset folder must hold real folders only")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, destination)  # a link already at destination is replaced, never written through
+    return 1
 
 
 # --------------------------------------------------------------------------- the command
 
 
 def download(
-    dataset: str, root: str | Path, archives: list[str] | None = None, progress: Progress = print, verify_checksums: bool = True
+    dataset: str,
+    root: str | Path,
+    archives: list[str] | None = None,
+    progress: Progress = print,
+    verify_checksums: bool = True,
+    source: str | None = None,
+    checksums: dict[str, str] | None = None,
 ) -> Path:
-    """Fetch (or take `archives`), check, unpack and arrange `dataset` in `root`; returns root."""
-    if dataset not in SOURCES:
-        raise DownloadError(f"unknown dataset {dataset!r}; choose one of {', '.join(SOURCES)}")
+    """Fetch `dataset`'s archives from `source` (or take `archives`), check, unpack and arrange them in `root`.
+
+    `checksums` ("name": "sha256:<hex>" or "md5:<hex>") add to or override the published ones."""
+    try:
+        sources = archives_of(dataset, source)
+    except ValueError as error:
+        raise DownloadError(str(error)) from None
     root = Path(root)
     if archives:
         files = [Path(a) for a in archives]
@@ -185,11 +217,11 @@ def download(
             if not file.is_file():
                 raise DownloadError(f"{file}: no such archive")
     else:
-        files = [fetch(url, root / "downloads", progress) for url in SOURCES[dataset]]
+        files = [fetch(archive.url, root / "downloads", progress) for archive in sources]
     if verify_checksums:
         for file in files:
             progress(f"checking {file.name}")
-            verify(file, progress)
+            verify(file, expected_archive(file.name, checksums or {}), progress)
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".harflow-unpack-", dir=root))
     try:
