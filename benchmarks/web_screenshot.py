@@ -57,6 +57,7 @@ def upload_through_the_page(driver, url: str, clip: Path, timeout: float = 180.0
         "bars": [item.text.split("\n")[0] for item in driver.find_elements(By.CSS_SELECTOR, "#classes li")],
         "timeline": [block.text for block in driver.find_elements(By.CSS_SELECTOR, "#timeline div")],
         "frames": len(driver.find_elements(By.CSS_SELECTOR, "#frames img")),
+        "truncated": text("truncated") if driver.find_element(By.ID, "truncated").is_displayed() else None,
     }
 
 

@@ -86,7 +86,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def download_needs_environment() -> bool:
     """True in a clone whose host has no RAR extractor while harflow's environment (its root file system) has one."""
-    from harflow.datasets.download import rar_extractor
+    from harflow.datasets.archives import rar_extractor
 
     return env.source_checkout() and env.needs_rootfs() and rar_extractor() is None
 
@@ -95,6 +95,7 @@ def cmd_data_download(args: argparse.Namespace) -> int:
     """Fetch the official archives and split files into DIR/downloads (resumable; or take --archive files),
     unpack them and arrange DIR in the layout `harflow run` reads (standard library only)."""
     from harflow.datasets import download, sources
+    from harflow.datasets.archives import DownloadError
 
     try:
         given = sources.read_checksum_file(Path(args.checksums)) if args.checksums else {}
@@ -107,7 +108,7 @@ def cmd_data_download(args: argparse.Namespace) -> int:
             source=args.source,
             checksums=given,
         )
-    except (download.DownloadError, ValueError) as error:
+    except (DownloadError, ValueError) as error:
         raise UsageError(str(error)) from None
     print(f"next: harflow run --data {root} --dataset {args.dataset}")
     return 0

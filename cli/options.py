@@ -218,6 +218,7 @@ def add_gate_options(parser: argparse.ArgumentParser) -> None:
     field_option(group, gate, "top_k", help="the Evaluator also reports top-k accuracy")
     field_option(group, CompareConfig(), "category_map", "--categories", metavar="JSON", help="a file {\"class\": \"category\"}: accuracy per category in the comparison and in `harflow runs show` (comparison default: UCF101's five groups, or the synthetic motion kinds)")
     field_option(group, gate, "keep_versions", help="the Pusher keeps this many newest versions in the serving dir")
+    field_option(group, gate, "prune_grace_s", "--prune-grace", metavar="SECONDS", help="the Pusher removes a version past --keep-versions only once its successor has been published this long, so a reader loading it finishes")
 
 
 def add_synth_options(parser: argparse.ArgumentParser) -> None:

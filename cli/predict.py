@@ -20,7 +20,7 @@ def add_commands(commands) -> None:
     output = predict.add_argument_group("output, long clips and live video")
     formats = output.add_mutually_exclusive_group()
     formats.add_argument("--json", action="store_true", help="a JSON list, one object per clip (the web API's answer, with a timeline for long clips)")
-    formats.add_argument("--csv", action="store_true", help="CSV: file, class_1, probability_1, ..., seconds, duration_s, error")
+    formats.add_argument("--csv", action="store_true", help="CSV: file, class_1, probability_1, ..., seconds, duration_s, error, duration_complete (false: the clip goes on past --max-clip-seconds, duration_s is a lower bound)")
     output.add_argument("--annotate", metavar="OUT.mp4", help="write the clip with the running prediction drawn on every frame (.mp4 or .avi)")
     output.add_argument("--webcam", nargs="?", type=int, const=0, metavar="N", help="predict live on webcam N (default 0)")
     output.add_argument("--stream", metavar="URL", help="predict live on a stream (rtsp://, http://, or a video file)")
@@ -164,11 +164,15 @@ def print_csv(rows: list[dict], top: int) -> None:
     import csv
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["file", *[f"{kind}_{rank}" for rank in range(1, top + 1) for kind in ("class", "probability")], "seconds", "duration_s", "error"])
+    writer.writerow(["file", *[f"{kind}_{rank}" for rank in range(1, top + 1) for kind in ("class", "probability")], "seconds", "duration_s", "error", "duration_complete"])
     for row in rows:
         ranked = [value for entry in row.get("top", []) for value in (entry["class"], f"{entry['probability']:.6f}")]
         ranked += [""] * (2 * top - len(ranked))
-        writer.writerow([row["file"], *ranked, row.get("seconds", ""), row.get("duration_s", ""), row.get("error", "")])
+        writer.writerow([row["file"], *ranked, row.get("seconds", ""), row.get("duration_s", ""), row.get("error", ""), _csv_flag(row.get("duration_complete"))])
+
+
+def _csv_flag(value: bool | None) -> str:
+    return "" if value is None else str(value).lower()  # true / false, as in --json; empty for a clip that failed
 
 
 def print_table(rows: list[dict]) -> None:

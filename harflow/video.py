@@ -66,6 +66,7 @@ class VideoInfo:
     height: int
     declared_frames: int  # the container's frame count; 0 when it gives none
     complete: bool  # the whole stream was counted (False: stopped at max_frames)
+    counted: int  # frames counted by walking the stream: all of them when complete, else max_frames
 
     @property
     def header_lies(self) -> bool:
@@ -115,7 +116,7 @@ def probe_and_read(
     if wanted != guess:  # the header's count was wrong: the wanted frames are others
         decoded = read_frames(path, wanted, size)
     complete = max_frames is None or counted < max_frames
-    info = VideoInfo(counted if complete else max(counted, declared), fps, width_, height_, declared, complete)
+    info = VideoInfo(counted if complete else max(counted, declared), fps, width_, height_, declared, complete, counted)
     return info, decoded
 
 

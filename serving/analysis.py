@@ -2,7 +2,9 @@
 
 The web app's page and JSON API and `harflow predict --json/--csv` give this answer.
 harflow.video.probe counts the clip's frames (so a header that lies about them
-does not change the answer); the whole clip (its first WebConfig.max_clip_seconds
+does not change the answer, nor the reported duration: past the cap it is a counted
+lower bound, `duration_complete` false, and the header's claim is only ever
+`header_duration_s`); the whole clip (its first WebConfig.max_clip_seconds
 at most) is sampled with harflow.video.sample_indices exactly as training sampled
 a clip; a clip longer than one window (WebConfig.window_seconds) also gets a
 timeline (serving.windows). Counting the frames and decoding the clip's and the
@@ -32,14 +34,22 @@ class Analysis:
     top: list[tuple[str, float]]  # most likely first
     seconds: float  # wall-clock time of the analysis (decoding included)
     fps: float
-    frame_count: int  # frames in the file (counted; past the analysed part, the header's count)
+    frame_count: int  # frames counted: all of the clip's, or (complete False) the analysed ones and one more
     analysed_frames: int  # the first this-many frames were analysed
+    complete: bool  # every frame was counted; False: counting stopped past the cap, the clip is at least frame_count long
+    declared_frames: int  # the container header's frame count, never checked past the cap; 0 when it gives none
     timeline: list[Segment] = field(default_factory=list)  # empty for a clip of one window or less
     sampled: np.ndarray | None = None  # the model's input [T, S, S, 3] uint8 RGB
 
     @property
     def duration_s(self) -> float:
+        """The counted length: the clip's when `complete`, otherwise a lower bound."""
         return self.frame_count / self.fps
+
+    @property
+    def header_duration_s(self) -> float | None:
+        """What the container's header claims (unverified); None when it gives no frame count."""
+        return self.declared_frames / self.fps if self.declared_frames else None
 
     @property
     def analysed_s(self) -> float:
@@ -58,6 +68,8 @@ class Analysis:
             "duration_s": round(self.duration_s, 3),
             "analysed_s": round(self.analysed_s, 3),
             "truncated": self.truncated,
+            "duration_complete": self.complete,
+            "header_duration_s": None if self.header_duration_s is None else round(self.header_duration_s, 3),
             "timeline": [
                 {"start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3), "class": s.top[0][0], "probability": round(s.top[0][1], 6)}
                 for s in self.timeline
@@ -88,7 +100,7 @@ def analyse_clip(path: str | Path, predictor: Predictor, config: WebConfig = Web
 
     # counting one frame past the limit tells whether the clip goes on; one walk decodes what is wanted
     info, decoded = probe_and_read(path, wanted, predictor.image_size, max_frames=limit + 1)
-    analysed = min(info.frames, limit)
+    analysed = min(info.counted, limit)
     sampled = sample_indices(analysed, predictor.num_frames)
     missing = sorted(set(sampled) - set(decoded))
     if missing:
@@ -100,8 +112,10 @@ def analyse_clip(path: str | Path, predictor: Predictor, config: WebConfig = Web
         top=top_classes(scores, predictor.classes, config.top_k),
         seconds=time.monotonic() - started,
         fps=fps,
-        frame_count=info.frames,
+        frame_count=info.counted,
         analysed_frames=analysed,
+        complete=info.complete,
+        declared_frames=info.declared_frames,
         timeline=segments,
         sampled=frames[0],
     )

@@ -2,7 +2,7 @@
 
 There is no free RAR compressor, but the RAR5 container is publicly documented
 (https://www.rarlab.com/technote.htm). Stored entries need no compression, so
-a few headers make archives that real extractors (bsdtar, 7z, unrar) unpack:
+a few headers make archives that real extractors (bsdtar, 7z, unrar, unar) unpack:
 the downloader's RAR path is then tested on archives the tests make.
 
     signature  52 61 72 21 1A 07 01 00
@@ -45,12 +45,13 @@ def header(kind: int, flags: int, fields: bytes, data_size: int | None = None, e
     return zlib.crc32(sized).to_bytes(4, "little") + sized
 
 
-def file_header(name: str, data: bytes) -> bytes:
+def file_header(name: str, data: bytes, mode: int = 0o100644) -> bytes:
+    """A stored file's header (its data follows it); `mode` is its Unix mode, kind bits included (0o010644: a FIFO)."""
     encoded = name.encode("utf-8")
     fields = (
         vint(FILE_HAS_CRC)
         + vint(len(data))  # unpacked size
-        + vint(0o100644)  # Unix attributes
+        + vint(mode)  # Unix attributes
         + zlib.crc32(data).to_bytes(4, "little")
         + vint(0)  # compression info: version 0, not solid, method 0 (store)
         + vint(HOST_UNIX)
@@ -60,11 +61,12 @@ def file_header(name: str, data: bytes) -> bytes:
     return header(HEADER_FILE, HAS_DATA, fields, data_size=len(data))
 
 
-def write_rar5(path: Path, files: dict[str, bytes]) -> Path:
-    """Write `files` ({archive name with / separators: content}) as a stored RAR5 archive at `path`."""
+def write_rar5(path: Path, files: dict[str, bytes], modes: dict[str, int] | None = None) -> Path:
+    """Write `files` ({archive name with / separators: content}) as a stored RAR5 archive at `path`;
+    `modes` gives some of them another Unix mode."""
     parts = [SIGNATURE, header(HEADER_MAIN, 0, vint(0))]
     for name, data in files.items():
-        parts += [file_header(name, data), data]
+        parts += [file_header(name, data, (modes or {}).get(name, 0o100644)), data]
     parts.append(header(HEADER_END, 0, vint(0)))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(parts))
@@ -87,11 +89,12 @@ def link_header(name: str, target: str, kind: int = REDIRECT_SYMLINK) -> bytes:
     return header(HEADER_FILE, HAS_DATA, fields, data_size=0, extra=vint(len(record)) + record)
 
 
-def write_rar5_with_links(path: Path, entries: list[tuple[str, bytes | None, str | None]]) -> Path:
-    """Entries (name, data, link target): a file when data is given, else a symbolic link to the target."""
+def write_rar5_with_links(path: Path, entries: list[tuple[str, bytes | None, str | None]], kind: int = REDIRECT_SYMLINK) -> Path:
+    """Entries (name, data, link target): a file when data is given, else a link to the target (a symbolic link,
+    or a hard link with kind=REDIRECT_HARDLINK)."""
     parts = [SIGNATURE, header(HEADER_MAIN, 0, vint(0))]
     for name, data, target in entries:
-        parts += [file_header(name, data), data] if data is not None else [link_header(name, target)]
+        parts += [file_header(name, data), data] if data is not None else [link_header(name, target, kind)]
     parts.append(header(HEADER_END, 0, vint(0)))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(parts))

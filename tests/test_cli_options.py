@@ -219,3 +219,27 @@ def test_ingest_beam_args_reach_video_example_gen_only():
     assert dask in components["VideoExampleGen"].executor_spec.beam_pipeline_args
     others = [c for name, c in components.items() if name != "VideoExampleGen" and hasattr(c.executor_spec, "beam_pipeline_args")]
     assert others and all(dask not in c.executor_spec.beam_pipeline_args for c in others)
+
+
+@pytest.mark.parametrize("command", [["run", "--data", "d"], ["demo"], ["kubeflow", "compile", "--work-dir", "gs://b/w", "--data", "gs://b/d"]])
+def test_prune_grace_and_keep_versions_reach_the_pushers_exec_properties(command):
+    """`--prune-grace` (issue 17, point 6): from the command line into the built pipeline's Pusher."""
+    import json
+
+    from harflow.cli.options import pipeline_config
+    from harflow.components.pusher.executor import GATE_KEY, KEEP_VERSIONS_KEY
+    from harflow.pipeline.pipeline import create_pipeline
+
+    args = build_parser().parse_args([*command, "--prune-grace", "2.5", "--keep-versions", "1"])
+    config = pipeline_config(args, dataset_root="d")
+    assert (config.gate.prune_grace_s, config.gate.keep_versions) == (2.5, 1)
+    pusher = {c.id: c for c in create_pipeline(config).components}["Pusher"]
+    custom = json.loads(pusher.exec_properties["custom_config"])
+    assert custom[KEEP_VERSIONS_KEY] == 1 and json.loads(custom[GATE_KEY])["prune_grace_s"] == 2.5
+    default = pipeline_config(build_parser().parse_args(command), dataset_root="d")
+    assert default.gate.prune_grace_s == GateConfig().prune_grace_s == 60.0
+
+
+def test_a_negative_prune_grace_is_a_usage_error(capsys):
+    assert main(["run", "--data", "d", "--prune-grace", "-1"]) == 2
+    assert "prune_grace_s must be >= 0, not -1.0" in capsys.readouterr().err

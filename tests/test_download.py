@@ -1,4 +1,4 @@
-"""harflow.datasets.download: resumable fetching, unpacking zip and RAR (archives the tests make), the readers' layout.
+"""harflow.datasets.download and .archives: resumable fetching, unpacking zip and RAR (archives the tests make), the readers' layout.
 
 The HTTP server is a local http.server that honours Range requests, as the
 official hosts do; RAR archives come from tests/rar5.py (stored RAR5), unpacked
@@ -15,11 +15,11 @@ import pytest
 
 from harflow.datasets.detect import read_dataset
 from harflow.datasets.records import EVAL
-from harflow.datasets import download
-from harflow.datasets.download import DownloadError
+from harflow.datasets import archives, download
+from harflow.datasets.archives import DownloadError
 from rar5 import write_rar5, write_rar5_with_links
 
-needs_rar_tool = pytest.mark.skipif(download.rar_extractor() is None, reason="no bsdtar, 7z, unrar or unar on PATH")
+needs_rar_tool = pytest.mark.skipif(archives.rar_extractor() is None, reason="no bsdtar, 7z, unrar or unar on PATH")
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
 
@@ -79,10 +79,10 @@ def test_no_network_is_a_clear_message_naming_the_url_and_the_way_out(tmp_path):
 
 
 def test_rar_without_an_extractor_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(download.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(archives.shutil, "which", lambda tool: None)
     archive = write_rar5(tmp_path / "UCF101.rar", {"UCF-101/Walk/v_Walk_g01_c01.avi": b"x"})
     with pytest.raises(DownloadError, match=r"UCF101\.rar: unpacking RAR needs bsdtar.*libarchive-tools"):
-        download.extract(archive, tmp_path / "out")
+        archives.extract(archive, tmp_path / "out")
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:
@@ -153,7 +153,7 @@ def test_archives_without_split_files_are_refused_naming_them(tmp_path):
 def test_a_zip_member_escaping_the_folder_is_refused(tmp_path):
     (tmp_path / "evil.zip").write_bytes(zip_bytes({"../outside.txt": b"x"}))
     with pytest.raises(DownloadError, match="unsafe member path"):
-        download.extract(tmp_path / "evil.zip", tmp_path / "out")
+        archives.extract(tmp_path / "evil.zip", tmp_path / "out")
     assert not (tmp_path / "outside.txt").exists()
 
 
@@ -210,10 +210,10 @@ def test_a_symlink_then_a_nested_zip_through_it_writes_nothing_outside(tmp_path,
 def test_bsdtar_refuses_links_before_unpacking_anything(tmp_path, outside):
     """bsdtar reads the archive's content whatever its name: a tar named .rar takes the RAR path."""
     evil = tar_with(tmp_path / "evil.rar", [("file", "a.avi", b"x"), ("symlink", "classInd.txt", "/etc/passwd")])
-    if download.rar_extractor() != ["bsdtar"]:
+    if archives.rar_extractor() != ["bsdtar"]:
         pytest.skip("the RAR extractor here is not bsdtar")
     with pytest.raises(DownloadError, match=r"evil\.rar: member .*classInd\.txt.* is a symbolic or hard link; refused"):
-        download.extract(evil, tmp_path / "out")
+        archives.extract(evil, tmp_path / "out")
     assert not (tmp_path / "out" / "a.avi").exists()  # refused from the listing, before extraction
 
 
@@ -235,7 +235,7 @@ def test_a_rar5_symlink_then_a_nested_zip_through_it_writes_nothing_outside(tmp_
 @needs_rar_tool
 def test_a_rar5_symlink_unpacked_anyway_is_caught_by_the_walk(tmp_path, outside, monkeypatch):
     """Without the listing check, the real extractor makes the link, and the lstat walk refuses it."""
-    monkeypatch.setattr(download, "check_bsdtar_listing", lambda archive: None)
+    monkeypatch.setattr(archives, "check_rar_listing", lambda archive, tool: None)
     evil = write_rar5_with_links(tmp_path / "UCF101.rar", [("d", None, str(outside)), ("inner.zip", zip_bytes({"d/x": b"x"}), None), FILLER])
     with pytest.raises(DownloadError, match=r"member 'd' is a symbolic link; refused"):
         unpack(tmp_path, evil)
@@ -248,7 +248,7 @@ def test_members_that_climb_out_or_are_absolute_are_refused(tmp_path, name):
         if archive.suffix == ".zip":
             archive.write_bytes(zip_bytes({name: b"x"}))
         with pytest.raises(DownloadError, match=r"unsafe member path"):
-            download.extract(archive, tmp_path / f"out-{archive.suffix[1:]}")
+            archives.extract(archive, tmp_path / f"out-{archive.suffix[1:]}")
     assert not (tmp_path / "escaped.txt").exists() and not Path("/tmp/harflow-absolute-escape.txt").exists()
 
 
@@ -275,10 +275,10 @@ def test_a_link_left_by_an_extractor_is_caught_by_the_walk(tmp_path, outside, mo
     """Whatever the tool: after unpacking, a link anywhere in the staging folder is refused."""
     def tool_that_makes_a_link(archive, into):
         (into / "d").symlink_to(outside)
-    monkeypatch.setattr(download, "_extract_zip", tool_that_makes_a_link)
+    monkeypatch.setattr(archives, "_extract_zip", tool_that_makes_a_link)
     (tmp_path / "a.zip").write_bytes(zip_bytes({"x": b"x"}))
     with pytest.raises(DownloadError, match=r"member 'd' is a symbolic link"):
-        download.extract(tmp_path / "a.zip", tmp_path / "out")
+        archives.extract(tmp_path / "a.zip", tmp_path / "out")
 
 
 def test_two_archives_with_the_same_base_name_unpack_into_their_own_folders(tmp_path):
@@ -288,7 +288,7 @@ def test_two_archives_with_the_same_base_name_unpack_into_their_own_folders(tmp_
     first.write_bytes(zip_bytes(UCF_SPLITS))
     second.write_bytes(zip_bytes({f"UCF-101/{k.split('/', 1)[1]}": v for k, v in UCF_VIDEOS.items()}))
     staging = tmp_path / "staging"
-    folders = [download.fresh_folder(staging, archive.stem) for archive in (first, second)]
+    folders = [archives.fresh_folder(staging, archive.stem) for archive in (first, second)]
     assert [f.name for f in folders] == ["splits", "splits-2"]
     root = unpack(tmp_path, first, second)
     assert (root / "classInd.txt").is_file() and (root / "Walk" / "v_Walk_g01_c01.avi").read_bytes() == b"Walk01"
@@ -299,7 +299,7 @@ def test_unpacking_into_a_folder_that_is_not_empty_is_refused(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "earlier.txt").write_text("x")
     with pytest.raises(DownloadError, match="not empty; an archive unpacks into a fresh folder only"):
-        download.extract(tmp_path / "a.zip", tmp_path / "out")
+        archives.extract(tmp_path / "a.zip", tmp_path / "out")
 
 
 def test_the_arranged_dataset_holds_regular_files_only(tmp_path):

@@ -193,3 +193,15 @@ def test_predict_reports_the_decoded_duration_when_the_avi_header_claims_ten_mil
     code, out, _ = predict(capsys, liar, "--model", model, "--json")
     [row] = json.loads(out)
     assert code == 0 and row["duration_s"] == 1.2 and row["truncated"] is False
+
+
+def test_predict_past_the_cap_reports_a_lower_bound_not_the_lying_headers_length(capsys, model, tmp_path):
+    """The same liar with --max-clip-seconds 0.4: 11 frames counted, then reading stops; the header's 400,000 s are labelled."""
+    liar = claim_frames(write_clip(tmp_path / "liar.avi", seed=6, frames=30), 10_000_000)
+    code, out, _ = predict(capsys, liar, "--model", model, "--json", "--max-clip-seconds", "0.4")
+    [row] = json.loads(out)
+    assert code == 0 and row["truncated"] is True and row["analysed_s"] == 0.4
+    assert row["duration_s"] == 0.44 and row["duration_complete"] is False and row["header_duration_s"] == 400_000.0
+    code, out, _ = predict(capsys, liar, "--model", model, "--csv", "--max-clip-seconds", "0.4")
+    [line] = csv.DictReader(io.StringIO(out))
+    assert code == 0 and (line["duration_s"], line["duration_complete"], line["error"]) == ("0.44", "false", "")

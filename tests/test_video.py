@@ -264,7 +264,7 @@ def test_probe_recounts_when_the_header_understates_the_frames(tmp_path, spy):
 def test_probe_stops_counting_at_max_frames_and_trusts_the_header_beyond(tmp_path, spy):
     write_video(tmp_path / "long.avi", numbered_frames(30))
     info = video.probe(tmp_path / "long.avi", max_frames=10)
-    assert spy.grabs == 10 and info.frames == 30 and not info.complete
+    assert spy.grabs == 10 and info.frames == 30 and not info.complete and info.counted == 10  # frames: the header's, counted: measured
     spy.declared = 200
     assert video.probe(tmp_path / "long.avi", max_frames=50).frames == 30  # counted to the end: the header lied
 

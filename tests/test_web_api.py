@@ -70,8 +70,15 @@ def test_a_clip_longer_than_a_window_gets_a_timeline_of_its_windows(predictor, c
 
 def test_only_the_first_max_clip_seconds_are_analysed_and_the_answer_says_so(predictor, clips, uploads):
     answer = post(client_for(predictor, uploads, max_clip_seconds=3.0), clips["long"].read_bytes(), "long.avi").get_json()
-    assert answer["truncated"] is True and answer["duration_s"] == 6.0 and answer["analysed_s"] == 3.0
+    assert answer["truncated"] is True and answer["analysed_s"] == 3.0
+    # counting stopped one frame past the cap: at least 76 frames (3.04 s); the 6 s are the header's, labelled so
+    assert answer["duration_s"] == 3.04 and answer["duration_complete"] is False and answer["header_duration_s"] == 6.0
     assert answer["timeline"][-1]["end_s"] == 3.0
+
+
+def test_a_clip_read_to_its_end_has_a_complete_duration_and_the_headers_beside_it(predictor, clips, uploads):
+    answer = post(client_for(predictor, uploads), clips["long"].read_bytes(), "long.avi").get_json()
+    assert (answer["duration_s"], answer["duration_complete"], answer["header_duration_s"], answer["truncated"]) == (6.0, True, 6.0, False)
 
 
 def test_a_clip_whose_header_overstates_its_frames_reports_the_duration_of_what_decodes(predictor, uploads, tmp_path):
@@ -94,6 +101,16 @@ def test_a_1_2_s_clip_whose_avi_header_claims_ten_million_frames_is_1_2_s_long(p
     answer = post(client_for(predictor, uploads, window_seconds=0.4), liar.read_bytes(), "liar.avi").get_json()
     assert answer["duration_s"] == 1.2 and answer["analysed_s"] == 1.2 and answer["truncated"] is False
     assert answer["timeline"][-1]["end_s"] == 1.2 and len(answer["timeline"]) == 3
+    assert answer["duration_complete"] is True and answer["header_duration_s"] == 400_000.0  # the claim, labelled as the header's
+
+
+def test_a_lying_clip_longer_than_the_cap_is_at_least_what_was_counted_never_the_headers_claim(predictor, uploads, tmp_path):
+    """Issue 17, point 7, past --max-clip-seconds: counting stops at the cap, so the length is a measured lower bound."""
+    liar = claim_frames(write_clip(tmp_path / "liar.avi", seed=5, frames=30), 10_000_000)  # 1.2 s at 25 fps
+    answer = post(client_for(predictor, uploads, max_clip_seconds=0.4), liar.read_bytes(), "liar.avi").get_json()
+    assert answer["truncated"] is True and answer["analysed_s"] == 0.4
+    assert answer["duration_s"] == 0.44 and answer["duration_complete"] is False  # 11 frames counted: at least 0.44 s
+    assert answer["header_duration_s"] == 400_000.0  # 10 million frames at 25 fps: only ever the header's figure
 
 
 def test_an_empty_file_is_400_and_says_so(predictor, uploads):

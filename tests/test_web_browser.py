@@ -6,7 +6,7 @@ chromedriver is not installed (a host without harflow's root file system).
 """
 
 import pytest
-from web_fixtures import export_untrained_model, write_clip
+from web_fixtures import claim_frames, export_untrained_model, write_clip
 
 from benchmarks.web_screenshot import browser_missing, chromium, upload_through_the_page
 from harflow.config import WebConfig
@@ -45,3 +45,12 @@ def test_a_file_that_is_not_a_video_shows_the_servers_message(model, browser, tm
     with BackgroundServer(open_predictor(model=model), WebConfig(host="127.0.0.1", port=0)) as server:
         shown = upload_through_the_page(browser, server.url, fake)
     assert shown["error"].startswith("fake.mp4: not a video that can be decoded")
+
+
+def test_a_clip_past_the_limit_whose_header_lies_is_shown_as_longer_than_the_limit_with_the_claim_labelled(model, browser, tmp_path):
+    """Issue 17, point 7: 3.2 s whose AVI header claims 10 million frames, served with a 2-s limit."""
+    liar = claim_frames(write_clip(tmp_path / "liar.avi", seed=9, frames=80), 10_000_000)
+    with BackgroundServer(open_predictor(model=model), WebConfig(host="127.0.0.1", port=0, max_clip_seconds=2.0)) as server:
+        shown = upload_through_the_page(browser, server.url, liar)
+    assert shown["error"] is None
+    assert shown["truncated"] == "This clip is longer than 2 s (its header claims 400000 s): only its first 2 s were analysed."

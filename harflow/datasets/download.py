@@ -1,19 +1,17 @@
 """`harflow data download ucf101|hmdb51 DIR`: the official archives, unpacked into the layout the readers expect.
 
-Standard library only (urllib, zipfile), so it runs before harflow's TFX
+Standard library only (urllib), so it runs before harflow's TFX
 environment exists. Downloads resume: a file is fetched into
 `DIR/downloads/<name>.part` with an HTTP Range request for what is missing,
-and renamed when complete. RAR archives (both datasets ship their videos as
-RAR) need an external extractor: bsdtar (Debian: libarchive-tools), 7z,
-unrar or unar, whichever is on PATH. Archives already on disk are taken with
+and renamed when complete. Archives already on disk are taken with
 `--archive FILE` instead of downloading.
 
 Archives are not trusted (this may run as root): each is checked against the
 size and checksum published for it (harflow.datasets.sources; `--no-verify`
-skips that), and unpacks into a
-fresh staging folder of its own; a member with an absolute path or `..`, a
-symbolic or hard link, or anything but a regular file or folder is refused
-before anything is arranged, and nested archives get the same checks.
+skips that), and unpacks into a fresh staging folder of its own
+(harflow.datasets.archives: zip, tar, and RAR with bsdtar, 7z, unrar or unar,
+each archive listed and its members checked before anything is written);
+nested archives get the same checks.
 
 What DIR holds afterwards:
 
@@ -27,20 +25,16 @@ import hashlib
 import os
 import re
 import shutil
-import stat
-import subprocess
-import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-import zipfile
 from pathlib import Path
 from typing import Callable
 
+from harflow.datasets.archives import DownloadError, extract, extract_nested, fresh_folder  # standard library only, like this module
 from harflow.datasets.hmdb51 import SPLIT_DIR as HMDB_SPLIT_DIR  # standard library only, like this module
 from harflow.datasets.sources import KNOWN, Archive, archives_of
 
-TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 # both official archives hold AVI videos only (harflow.video.VIDEO_SUFFIXES is what the readers take;
 # it is not imported here because harflow.video needs OpenCV and this module runs on the host's Python)
 ARCHIVE_VIDEO_SUFFIX = ".avi"
@@ -49,10 +43,6 @@ _HMDB_SPLIT_FILE = re.compile(r"^.+_test_split[123]\.txt$")
 CHUNK = 1 << 20
 
 Progress = Callable[[str], None]
-
-
-class DownloadError(Exception):
-    """The network, an archive or a tool is missing or broken; the message says which and what to do."""
 
 
 # --------------------------------------------------------------------------- fetching
@@ -150,149 +140,7 @@ def expected_archive(name: str, given: dict[str, str]) -> Archive | None:
     return KNOWN.get(name)
 
 
-# --------------------------------------------------------------------------- unpacking
-
-
-def rar_extractor() -> list[str] | None:
-    """The command prefix of the first RAR extractor on PATH; the archive and target are appended."""
-    for tool in ("bsdtar", "7z", "7zz", "unrar", "unar"):
-        if shutil.which(tool):
-            return [tool]
-    return None
-
-
-def _rar_command(tool: str, archive: Path, into: Path) -> list[str]:
-    if tool == "bsdtar":
-        return ["bsdtar", "-xf", str(archive), "-C", str(into), "--no-same-owner"]
-    if tool in ("7z", "7zz"):
-        return [tool, "x", "-y", f"-o{into}", str(archive)]
-    if tool == "unrar":
-        return ["unrar", "x", "-o+", "-idq", str(archive), str(into) + "/"]
-    return ["unar", "-quiet", "-force-overwrite", "-output-directory", str(into), str(archive)]
-
-
-def fresh_folder(parent: Path, name: str) -> Path:
-    """A new empty folder `parent/name` (or `name-2`, `name-3` ... when taken): one per archive."""
-    for number in range(1, 10_000):
-        folder = parent / (name if number == 1 else f"{name}-{number}")
-        try:
-            folder.mkdir(parents=True)
-            return folder
-        except FileExistsError:
-            continue
-    raise DownloadError(f"{parent}: no free folder name for {name}")
-
-
-def check_member_name(archive: Path, name: str) -> None:
-    """DownloadError when an archive member's path is absolute or climbs out with `..`."""
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
-        raise DownloadError(f"{archive}: unsafe member path {name!r} (absolute or '..'); refused, nothing unpacked")
-
-
-def refuse_links(archive: Path, folder: Path) -> None:
-    """DownloadError when anything unpacked into `folder` is a symbolic link, a hard link or not a file or folder."""
-    for parent, folders, files in os.walk(folder):
-        for name in folders + files:
-            path = Path(parent, name)
-            info = os.lstat(path)
-            member = path.relative_to(folder)
-            if stat.S_ISLNK(info.st_mode):
-                raise DownloadError(f"{archive}: member {str(member)!r} is a symbolic link; refused")
-            if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
-                raise DownloadError(f"{archive}: member {str(member)!r} is a hard link; refused")
-            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
-                raise DownloadError(f"{archive}: member {str(member)!r} is not a regular file or folder; refused")
-
-
-def extract(archive: Path, into: Path) -> None:
-    """Unpack a .zip, a tar or a .rar archive into `into`, a new or empty real folder, refusing unsafe members."""
-    into.mkdir(parents=True, exist_ok=True)
-    if into.is_symlink() or any(into.iterdir()):
-        raise DownloadError(f"{into}: not empty; an archive unpacks into a fresh folder only")
-    name = archive.name.lower()
-    if name.endswith(".zip"):
-        _extract_zip(archive, into)
-    elif name.endswith(TAR_SUFFIXES):
-        _extract_tar(archive, into)
-    elif name.endswith(".rar"):
-        _extract_rar(archive, into)
-    else:
-        raise DownloadError(f"{archive}: unknown archive type (expected .zip, .rar or .tar)")
-    refuse_links(archive, into)
-
-
-def _extract_zip(archive: Path, into: Path) -> None:
-    try:
-        with zipfile.ZipFile(archive) as zipped:
-            for member in zipped.infolist():
-                check_member_name(archive, member.filename)
-                if stat.S_ISLNK(member.external_attr >> 16):
-                    raise DownloadError(f"{archive}: member {member.filename!r} is a symbolic link; refused")
-            zipped.extractall(into)
-    except zipfile.BadZipFile as error:
-        raise DownloadError(f"{archive}: not a readable zip archive ({error}); delete it and download again") from None
-
-
-def _extract_tar(archive: Path, into: Path) -> None:
-    try:
-        with tarfile.open(archive) as tarred:
-            members = tarred.getmembers()
-            for member in members:
-                check_member_name(archive, member.name)
-                if not (member.isfile() or member.isdir()):
-                    kind = "symbolic link" if member.issym() else "hard link" if member.islnk() else "special file"
-                    raise DownloadError(f"{archive}: member {member.name!r} is a {kind}; refused")
-            if hasattr(tarfile, "data_filter"):
-                tarred.extractall(into, members=members, filter="data")
-            else:
-                tarred.extractall(into, members=members)
-    except tarfile.TarError as error:
-        raise DownloadError(f"{archive}: not a readable tar archive ({error}); delete it and download again") from None
-
-
-def _extract_rar(archive: Path, into: Path) -> None:
-    tool = rar_extractor()
-    if tool is None:
-        raise DownloadError(
-            f"{archive}: unpacking RAR needs bsdtar, 7z, unrar or unar on PATH; "
-            "install one (Debian/Ubuntu: apt-get install libarchive-tools) and rerun"
-        )
-    if tool[0] == "bsdtar":
-        check_bsdtar_listing(archive)
-    result = subprocess.run(_rar_command(tool[0], archive, into), capture_output=True, text=True)
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise DownloadError(f"{archive}: {tool[0]} failed ({detail[-1] if detail else result.returncode}); delete it and download again")
-
-
-def check_bsdtar_listing(archive: Path) -> None:
-    """Before unpacking with bsdtar: refuse absolute or `..` member names and symbolic or hard links."""
-    names = _bsdtar_list(archive, "-tf")
-    for name in names:
-        check_member_name(archive, name)
-    for line in _bsdtar_list(archive, "-tvf"):
-        if line[:1] in ("l", "h") or " link to " in line:
-            raise DownloadError(f"{archive}: member {line.split(None, 8)[-1]!r} is a symbolic or hard link; refused")
-
-
-def _bsdtar_list(archive: Path, option: str) -> list[str]:
-    result = subprocess.run(["bsdtar", option, str(archive)], capture_output=True, text=True, errors="replace")
-    if result.returncode != 0:
-        detail = result.stderr.strip().splitlines()
-        raise DownloadError(f"{archive}: bsdtar cannot list it ({detail[-1] if detail else result.returncode}); delete it and download again")
-    return [line for line in result.stdout.splitlines() if line]
-
-
-def extract_nested(folder: Path) -> None:
-    """Unpack archives found inside `folder` (HMDB51 ships one RAR per class), each into a fresh folder beside it
-    named after it, with the same checks; then delete them."""
-    suffixes = (".rar", ".zip") + TAR_SUFFIXES
-    while nested := sorted(p for p in folder.rglob("*") if p.name.lower().endswith(suffixes) and p.is_file() and not p.is_symlink()):
-        for archive in nested:
-            stem = archive.name[: -len(next(s for s in suffixes if archive.name.lower().endswith(s)))] or "archive"
-            extract(archive, fresh_folder(archive.parent, stem))
-            archive.unlink()
+# --------------------------------------------------------------------------- arranging
 
 
 def arrange(dataset: str, extracted: Path, root: Path) -> tuple[int, int]:

@@ -31,10 +31,13 @@ DEBIAN_SUITE = "trixie"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = ("python3", "python3-venv", "python3-pip", "ca-certificates")
 # g++, python3-dev: pyfarmhash (a TFX dependency) builds from source;
-# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.datasets.download);
+# libarchive-tools: bsdtar, which unpacks the RAR archives of UCF101 and HMDB51 (harflow.datasets.archives);
+# 7zip, unar: the other RAR extractors that module supports, so the tests check each one's listing parser
+# against the real tool (unrar is in Debian's non-free, which the root file system does not use);
 # chromium, chromium-driver, fonts-dejavu-core: the headless browser the web app's tests drive (Selenium).
-# A package added here is installed into existing root file systems on their next use.
-ROOTFS_PACKAGES = ("g++", "python3-dev", "libarchive-tools", "chromium", "chromium-driver", "fonts-dejavu-core")
+# A package added here is installed into existing root file systems on their next use (an apt-get install,
+# not a rebuild).
+ROOTFS_PACKAGES = ("g++", "python3-dev", "libarchive-tools", "7zip", "unar", "chromium", "chromium-driver", "fonts-dejavu-core")
 
 # Top-level host directories that belong to the operating system: the root
 # file system has its own. Every other top-level directory of the host

@@ -53,15 +53,20 @@ function renderTimeline(answer) {
   }
 }
 
+// counting stops at the server's limit, so past it the length is a lower bound; the header's claim is only the header's
+function truncationNote(answer) {
+  const claim = answer.header_duration_s == null ? "" : ` (its header claims ${answer.header_duration_s.toFixed(0)} s)`;
+  const length = answer.duration_complete === false ? `longer than ${answer.analysed_s.toFixed(0)} s${claim}` : `${answer.duration_s.toFixed(0)} s long`;
+  return `This clip is ${length}: only its first ${answer.analysed_s.toFixed(0)} s were analysed.`;
+}
+
 function renderAnswer(answer) {
   $("file-name").textContent = answer.file;
   $("top-class").textContent = answer.top[0]["class"];
   $("top-probability").textContent = percent(answer.top[0].probability);
   renderBars(answer.top);
-  $("timing").textContent = `Answered in ${answer.seconds.toFixed(2)} s for ${answer.duration_s.toFixed(1)} s of video.`;
-  $("truncated").textContent = answer.truncated
-    ? `This clip is ${answer.duration_s.toFixed(0)} s long: only its first ${answer.analysed_s.toFixed(0)} s were analysed.`
-    : "";
+  $("timing").textContent = `Answered in ${answer.seconds.toFixed(2)} s for ${answer.analysed_s.toFixed(1)} s of video.`;
+  $("truncated").textContent = answer.truncated ? truncationNote(answer) : "";
   show("truncated", answer.truncated);
   $("frames").replaceChildren(...(answer.frames || []).map((src) => Object.assign(document.createElement("img"), { src, alt: "a frame the model saw" })));
   renderTimeline(answer);
