@@ -17,6 +17,7 @@ import pytest
 
 from harflow.datasets import archives
 from harflow.datasets.archives import DownloadError
+from archive_fixtures import files_under
 from rar5 import REDIRECT_HARDLINK, write_rar5, write_rar5_with_links
 
 LISTER = {"unar": "lsar"}  # the tool that lists for an extractor, where it is another one
@@ -40,19 +41,6 @@ def tool(request, tmp_path, monkeypatch):
         pytest.skip(f"{name} here cannot read RAR")
     monkeypatch.setattr(archives, "rar_extractor", lambda: [name])
     return name
-
-
-@pytest.fixture
-def outside(tmp_path):
-    """A folder beside the target that nothing may be written into."""
-    folder = tmp_path / "outside"
-    folder.mkdir()
-    (folder / "secret.txt").write_text("do not touch")
-    return folder
-
-
-def files_under(folder: Path) -> set[str]:
-    return {str(p.relative_to(folder)) for p in folder.rglob("*")} if folder.exists() else set()
 
 
 def refused_before_writing(archive: Path, into: Path, message: str) -> None:

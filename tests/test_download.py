@@ -17,6 +17,7 @@ from harflow.datasets.detect import read_dataset
 from harflow.datasets.records import EVAL
 from harflow.datasets import archives, download
 from harflow.datasets.archives import DownloadError
+from archive_fixtures import files_under, zip_bytes
 from rar5 import write_rar5, write_rar5_with_links
 
 needs_rar_tool = pytest.mark.skipif(archives.rar_extractor() is None, reason="no bsdtar, 7z, unrar or unar on PATH")
@@ -83,14 +84,6 @@ def test_rar_without_an_extractor_says_what_to_install(tmp_path, monkeypatch):
     archive = write_rar5(tmp_path / "UCF101.rar", {"UCF-101/Walk/v_Walk_g01_c01.avi": b"x"})
     with pytest.raises(DownloadError, match=r"UCF101\.rar: unpacking RAR needs bsdtar.*libarchive-tools"):
         archives.extract(archive, tmp_path / "out")
-
-
-def zip_bytes(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 UCF_SPLITS = {
@@ -177,19 +170,6 @@ def tar_with(path: Path, entries: list[tuple[str, str, bytes | str]]) -> Path:
             info.linkname = payload if kind != "dir" else ""
             tarred.addfile(info)
     return path
-
-
-def files_under(folder: Path) -> set[str]:
-    return {str(p.relative_to(folder)) for p in folder.rglob("*")} if folder.exists() else set()
-
-
-@pytest.fixture
-def outside(tmp_path):
-    """A folder beside the dataset that nothing may be written into."""
-    folder = tmp_path / "outside"
-    folder.mkdir()
-    (folder / "secret.txt").write_text("do not touch")
-    return folder
 
 
 def unpack(tmp_path, *archives: Path, dataset: str = "ucf101") -> Path:

@@ -6,28 +6,18 @@ themselves are checked for form, not against the real files; sources.py names wh
 """
 
 import hashlib
-import io
 import subprocess
 import sys
-import zipfile
-from pathlib import Path
 
 import pytest
 
+from archive_fixtures import zip_bytes
 from harflow.datasets import download, sources
 from harflow.datasets.detect import read_dataset
 from harflow.datasets.download import DownloadError
 from harflow.datasets.records import EVAL
 
 SPLITS_NAME = sources.UCF101_SPLITS.name  # UCF101TrainTestSplits-RecognitionTask.zip
-
-
-def zip_bytes(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 # the lists spell one class's clips v_HandStandPushups_..., the mirror's files v_HandstandPushups_...
@@ -147,7 +137,7 @@ def test_a_checksum_file_reads_sha256sum_and_md5sum_output(tmp_path):
 def test_a_malformed_checksum_line_is_an_error_naming_the_file_and_line(tmp_path, line):
     path = tmp_path / "sums"
     path.write_text(f"{'ab' * 32}  fine.zip\n{line}\n")
-    with pytest.raises(ValueError, match=rf"sums:2: expected '<sha256 or md5 in hex>  <file name>'"):
+    with pytest.raises(ValueError, match=r"sums:2: expected '<sha256 or md5 in hex>  <file name>'"):
         sources.read_checksum_file(path)
 
 
