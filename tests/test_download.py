@@ -67,6 +67,14 @@ def test_an_interrupted_download_resumes_from_where_it_stopped(tmp_path):
     assert not (tmp_path / "UCF101.rar.part").exists()
 
 
+def test_a_server_announcing_another_size_than_the_published_one_is_refused_before_writing(tmp_path):
+    with RangeServer(PAYLOAD) as server:
+        with pytest.raises(DownloadError, match=rf"UCF101\.rar: the server sends {len(PAYLOAD)} bytes, but the published UCF101\.rar has 5; nothing was written"):
+            download.fetch(server.url, tmp_path, progress=lambda line: None, size=5)
+        assert download.fetch(server.url, tmp_path, progress=lambda line: None, size=len(PAYLOAD)).read_bytes() == PAYLOAD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["UCF101.rar"]
+
+
 def test_a_finished_download_is_not_fetched_again(tmp_path):
     (tmp_path / "UCF101.rar").write_bytes(b"done")
     with RangeServer(PAYLOAD) as server:

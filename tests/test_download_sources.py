@@ -55,18 +55,18 @@ def test_an_unknown_source_names_the_choices():
         download.download("hmdb51", "unused", source="mirror", progress=quiet)
 
 
-@pytest.mark.parametrize("source, first_url", [(None, sources.UCF101_VIDEOS_MIRROR.url), ("official", sources.UCF101_VIDEOS_OFFICIAL.url)])
-def test_ucf101_is_fetched_from_the_checked_mirror_unless_official_is_asked_for(tmp_path, monkeypatch, source, first_url):
+@pytest.mark.parametrize("source, first", [(None, sources.UCF101_VIDEOS_MIRROR), ("official", sources.UCF101_VIDEOS_OFFICIAL)])
+def test_ucf101_is_fetched_from_the_checked_mirror_unless_official_is_asked_for(tmp_path, monkeypatch, source, first):
     fetched = []
 
-    def fake_fetch(url, folder, progress):
-        fetched.append(url)
+    def fake_fetch(url, folder, progress, size=None):
+        fetched.append((url, size))  # the published size goes along, so a server announcing another is refused at once
         raise DownloadError("stop here")
 
     monkeypatch.setattr(download, "fetch", fake_fetch)
     with pytest.raises(DownloadError, match="stop here"):
         download.download("ucf101", tmp_path, source=source, progress=quiet)
-    assert fetched == [first_url]
+    assert fetched == [(first.url, first.size)]
 
 
 # --------------------------------------------------------------------------- verifying

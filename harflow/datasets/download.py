@@ -48,8 +48,9 @@ Progress = Callable[[str], None]
 # --------------------------------------------------------------------------- fetching
 
 
-def fetch(url: str, folder: Path, progress: Progress = print, timeout: float = 60.0) -> Path:
-    """Download `url` into `folder`, resuming a `.part` file left by an earlier attempt."""
+def fetch(url: str, folder: Path, progress: Progress = print, timeout: float = 60.0, size: int | None = None) -> Path:
+    """Download `url` into `folder`, resuming a `.part` file left by an earlier attempt; with the published `size`,
+    a server that announces another size is refused before a byte is written."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / url.rsplit("/", 1)[-1]
     if target.is_file():
@@ -65,6 +66,8 @@ def fetch(url: str, folder: Path, progress: Progress = print, timeout: float = 6
                 progress(f"{target.name}: the server does not resume; starting again")
                 have = 0
             total = _total_size(response, have)
+            if size is not None and total and total != size:
+                raise DownloadError(f"{url}: the server sends {total} bytes, but the published {target.name} has {size}; nothing was written")
             with part.open("ab" if resumed else "wb") as out:
                 done, shown = have, -1
                 while chunk := response.read(CHUNK):
@@ -217,7 +220,7 @@ def download(
             if not file.is_file():
                 raise DownloadError(f"{file}: no such archive")
     else:
-        files = [fetch(archive.url, root / "downloads", progress) for archive in sources]
+        files = [fetch(archive.url, root / "downloads", progress, size=archive.size if verify_checksums else None) for archive in sources]
     if verify_checksums:
         for file in files:
             progress(f"checking {file.name}")
