@@ -170,6 +170,17 @@ def test_an_existing_root_file_system_lacking_a_package_gets_it_installed(tmp_pa
     assert env.missing_rootfs_packages(tmp_path) == missing
 
 
+def test_packages_are_added_with_the_system_path_when_the_callers_lacks_sbin(tmp_path, monkeypatch):
+    """A user's PATH without /usr/sbin (CI's `env -i PATH=/usr/local/bin:/usr/bin:/bin`) made the rootless
+    `chroot` not found when a package was added to an existing tree."""
+    monkeypatch.setenv("PATH", "/usr/local/bin:/usr/bin:/bin")
+    steps = []
+    monkeypatch.setattr(env_build, "_run_step", lambda command, what, env=None, quiet=False: steps.append((command, env)))
+    env_build._apt_install(env.Layout(cache=tmp_path / "cache", rootfs=tmp_path, digest="x", rootless=True), ["unar"])
+    (command, variables), = steps
+    assert command[0] == "unshare" and "/usr/sbin" in variables["PATH"].split(":")
+
+
 def test_a_complete_root_file_system_installs_nothing(tmp_path, monkeypatch):
     (tmp_path / "var/lib/dpkg").mkdir(parents=True)
     (tmp_path / "var/lib/dpkg/status").write_text(

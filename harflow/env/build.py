@@ -142,7 +142,8 @@ def _build_rootfs_as_root(partial: Path) -> None:
 def _apt_install(lay: Layout, packages: tuple[str, ...] | list[str]) -> None:
     script = rootfs_.apt_install_script(packages, lay.rootless)
     bare = Layout(lay.cache, lay.rootfs, lay.digest, lay.rootless)  # no driver binds while installing
-    _run_step(command_in_rootfs(bare, ["/bin/sh", "-c", script], "/"), "apt-get inside the root file system")
+    # the host's PATH may lack /usr/sbin (a user's `env -i`, cron): chroot, and dpkg inside, live there
+    _run_step(command_in_rootfs(bare, ["/bin/sh", "-c", script], "/"), "apt-get inside the root file system", env=_host_variables())
 
 
 def _complete_rootfs(lay: Layout) -> None:
