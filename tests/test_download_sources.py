@@ -160,6 +160,17 @@ def test_the_mirrors_flat_zip_is_arranged_into_the_class_folders_the_lists_name(
     }
 
 
+def test_lists_with_a_byte_order_mark_and_tabs_place_videos_as_the_reader_reads_them(tmp_path):
+    """The lists are read line by line as the UCF101 reader reads them (harflow.datasets.ucf101.clip_id_of)."""
+    splits = {name: data.replace(b" ", b"\t") for name, data in UCF_SPLITS.items()}
+    splits["ucfTrainTestlist/trainlist01.txt"] = b"\xef\xbb\xbf" + splits["ucfTrainTestlist/trainlist01.txt"]
+    (tmp_path / "videos.zip").write_bytes(zip_bytes(MIRROR_VIDEOS))
+    (tmp_path / "splits.zip").write_bytes(zip_bytes(splits))
+    root = download.download("ucf101", tmp_path / "data", [str(tmp_path / "videos.zip"), str(tmp_path / "splits.zip")], progress=quiet, verify_checksums=False)
+    assert (root / "HandstandPushups" / "v_HandStandPushups_g08_c01.avi").read_bytes() == b"HandstandPushups08"
+    assert not (root / "UCF101").exists()
+
+
 def test_a_list_entry_that_climbs_out_does_not_steer_a_video_out_of_the_dataset(tmp_path):
     splits = dict(UCF_SPLITS)
     splits["ucfTrainTestlist/trainlist01.txt"] = b"../v_Run_g08_c01.avi 2\r\nRun/../../v_Run_g01_c01.avi 2\r\n"

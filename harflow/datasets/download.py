@@ -34,6 +34,7 @@ from typing import Callable
 from harflow.datasets.archives import DownloadError, extract, extract_nested, fresh_folder  # standard library only, like this module
 from harflow.datasets.hmdb51 import SPLIT_DIR as HMDB_SPLIT_DIR  # standard library only, like this module
 from harflow.datasets.sources import KNOWN, Archive, archives_of
+from harflow.datasets.ucf101 import clip_id_of
 
 # both official archives hold AVI videos only (harflow.video.VIDEO_SUFFIXES is what the readers take;
 # it is not imported here because harflow.video needs OpenCV and this module runs on the host's Python)
@@ -156,11 +157,13 @@ def arrange(dataset: str, extracted: Path, root: Path) -> tuple[int, int]:
     splits = videos = 0
     for path in files:
         if destination := _split_destination(dataset, path.name, root):
-            splits += _move(path, destination)
+            _move(path, destination)
+            splits += 1
     listed = listed_clips(dataset, root)
     for path in files:
         if path.suffix.lower() == ARCHIVE_VIDEO_SUFFIX:
-            videos += _move(path, root / listed.get(path.name.lower(), f"{path.parent.name}/{path.name}"))
+            _move(path, root / listed.get(path.name.lower(), f"{path.parent.name}/{path.name}"))
+            videos += 1
     return splits, videos
 
 
@@ -178,20 +181,19 @@ def listed_clips(dataset: str, root: Path) -> dict[str, str]:
     whose per-class RARs already unpack into class folders."""
     listed = {}
     for split_list in sorted(root.glob("t*list0[123].txt")) if dataset == "ucf101" else []:
-        for line in split_list.read_text(errors="replace").splitlines():
-            entry = line.split(" ")[0].strip().replace("\\", "/")
+        for line in split_list.read_text(encoding="utf-8-sig", errors="replace").splitlines():
+            entry = clip_id_of(line) if line.strip() else ""
             parts = entry.split("/")
             if len(parts) == 2 and all(parts) and ".." not in parts:
                 listed[parts[1].lower()] = entry
     return listed
 
 
-def _move(path: Path, destination: Path) -> int:
+def _move(path: Path, destination: Path) -> None:
     if destination.parent.is_symlink():
         raise DownloadError(f"{destination.parent}: is a symbolic link; the dataset folder must hold real folders only")
     destination.parent.mkdir(parents=True, exist_ok=True)
     os.replace(path, destination)  # a link already at destination is replaced, never written through
-    return 1
 
 
 # --------------------------------------------------------------------------- the command

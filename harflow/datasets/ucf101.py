@@ -89,6 +89,11 @@ def _lines(path: Path, what: str = "split file") -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
 
 
+def clip_id_of(line: str) -> str:
+    """The clip a split-list line names: "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1" -> "ApplyEyeMakeup/v_..._c01.avi"."""
+    return line.split()[0].replace("\\", "/")
+
+
 def read_class_index(path: Path) -> tuple[str, ...]:
     """classInd.txt -> class names in label order."""
     entries = []
@@ -123,7 +128,7 @@ def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15, li
     train_list = lists_dir / f"trainlist0{split}.txt"
     for number, line in enumerate(_lines(train_list), 1):
         parts = line.split()
-        clip_id = listed_clip(root, parts[0].replace("\\", "/"), train_list, number)
+        clip_id = listed_clip(root, clip_id_of(line), train_list, number)
         label = label_for(clip_id, train_list, number)
         if len(parts) > 1 and int(parts[1]) - 1 != label:
             raise DatasetError(f"{train_list}:{number}: label {parts[1]} disagrees with classInd.txt for {clip_id}")
@@ -136,7 +141,7 @@ def read_ucf101(root: str | Path, split: int = 1, val_fraction: float = 0.15, li
     ]
     test_list = lists_dir / f"testlist0{split}.txt"
     for number, line in enumerate(_lines(test_list), 1):
-        clip_id = listed_clip(root, line.split()[0].replace("\\", "/"), test_list, number)
+        clip_id = listed_clip(root, clip_id_of(line), test_list, number)
         clips.append(record(root, clip_id, label_for(clip_id, test_list, number), class_names, group_of(clip_id), EVAL))
     kind = "synthetic dataset (UCF101 layout)" if (given / SYNTH_MARKER).is_file() else "UCF101 official"
     return DatasetIndex(class_names=class_names, clips=tuple(clips), source=f"{kind} split {split} (lists: {lists_dir})")
