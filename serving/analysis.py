@@ -36,10 +36,15 @@ class Analysis:
     fps: float
     frame_count: int  # frames counted: all of the clip's, or (complete False) the analysed ones and one more
     analysed_frames: int  # the first this-many frames were analysed
-    complete: bool  # every frame was counted; False: counting stopped past the cap, the clip is at least frame_count long
     declared_frames: int  # the container header's frame count, never checked past the cap; 0 when it gives none
     timeline: list[Segment] = field(default_factory=list)  # empty for a clip of one window or less
     sampled: np.ndarray | None = None  # the model's input [T, S, S, 3] uint8 RGB
+
+    @property
+    def complete(self) -> bool:
+        """Every frame was counted. Counting stops one frame past the cap, so it is incomplete exactly when the
+        analysis was cut (`truncated`): the clip is then at least frame_count long."""
+        return not self.truncated
 
     @property
     def duration_s(self) -> float:
@@ -114,7 +119,6 @@ def analyse_clip(path: str | Path, predictor: Predictor, config: WebConfig = Web
         fps=fps,
         frame_count=info.counted,
         analysed_frames=analysed,
-        complete=info.complete,
         declared_frames=info.declared_frames,
         timeline=segments,
         sampled=frames[0],
