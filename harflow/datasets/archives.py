@@ -87,14 +87,16 @@ def refuse_links(archive: Path, folder: Path) -> None:
     for parent, folders, files in os.walk(folder):
         for name in folders + files:
             path = Path(parent, name)
-            info = os.lstat(path)
-            member = path.relative_to(folder)
-            if stat.S_ISLNK(info.st_mode):
-                raise DownloadError(f"{archive}: member {str(member)!r} is a symbolic link; refused")
-            if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
-                raise DownloadError(f"{archive}: member {str(member)!r} is a hard link; refused")
-            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
-                raise DownloadError(f"{archive}: member {str(member)!r} is not a regular file or folder; refused")
+            check_member_kind(archive, str(path.relative_to(folder)), _kind_on_disk(os.lstat(path)))
+
+
+def _kind_on_disk(info: os.stat_result) -> str:
+    """What an unpacked path is, by lstat: a file with more than one link is a hard link."""
+    if stat.S_ISLNK(info.st_mode):
+        return SYMLINK
+    if stat.S_ISREG(info.st_mode):
+        return HARDLINK if info.st_nlink > 1 else FILE
+    return FOLDER if stat.S_ISDIR(info.st_mode) else SPECIAL
 
 
 def extract(archive: Path, into: Path) -> None:
@@ -119,8 +121,7 @@ def _extract_zip(archive: Path, into: Path) -> None:
         with zipfile.ZipFile(archive) as zipped:
             for member in zipped.infolist():
                 check_member_name(archive, member.filename)
-                if stat.S_ISLNK(member.external_attr >> 16):
-                    raise DownloadError(f"{archive}: member {member.filename!r} is a symbolic link; refused")
+                check_member_kind(archive, member.filename, SYMLINK if stat.S_ISLNK(member.external_attr >> 16) else FILE)
             zipped.extractall(into)
     except zipfile.BadZipFile as error:
         raise DownloadError(f"{archive}: not a readable zip archive ({error}); delete it and download again") from None
@@ -132,9 +133,8 @@ def _extract_tar(archive: Path, into: Path) -> None:
             members = tarred.getmembers()
             for member in members:
                 check_member_name(archive, member.name)
-                if not (member.isfile() or member.isdir()):
-                    kind = "symbolic link" if member.issym() else "hard link" if member.islnk() else "special file"
-                    raise DownloadError(f"{archive}: member {member.name!r} is a {kind}; refused")
+                kind = FILE if member.isfile() else FOLDER if member.isdir() else SYMLINK if member.issym() else HARDLINK if member.islnk() else SPECIAL
+                check_member_kind(archive, member.name, kind)
             if hasattr(tarfile, "data_filter"):
                 tarred.extractall(into, members=members, filter="data")
             else:
